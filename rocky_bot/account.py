@@ -1,0 +1,182 @@
+"""One account's view of itself, shared by its loops: orders, in-flight requests, positions, wallet.
+
+Order state comes from our own acks, the user data stream and a periodic `openOrders` reconcile;
+all three land here, keyed by clientOrderId, and a terminal status (filled, cancelled) is final so
+a late ack can never resurrect an order. Positions: the user stream's ACCOUNT_UPDATE is
+authoritative; fills seen on ORDER_TRADE_UPDATE before it are held as unconfirmed deltas so the
+cap gate never under-counts in between.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from rocky_bot.exchange.models import Order, OrderStatus, Position, Side
+from rocky_bot.strategies.intents import Exposure, LiveQuote, Place
+
+ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class TrackedOrder:
+    symbol: str
+    client_order_id: str
+    side: Side
+    price: Decimal
+    orig_qty: Decimal
+    executed_qty: Decimal
+    order_id: int | None
+    status: OrderStatus | None  # None: placed with an unknown outcome, not yet confirmed
+    seq: int = 0  # AccountState's change counter when we last heard of this order
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.orig_qty - self.executed_qty
+
+    def quote(self) -> LiveQuote:
+        return LiveQuote(self.client_order_id, self.side, self.price, self.remaining)
+
+
+class AccountState:
+    def __init__(self, account_id: str, symbols: Iterable[str]) -> None:
+        self.account_id = account_id
+        self.symbols = tuple(symbols)
+        self.orders: dict[str, TrackedOrder] = {}
+        self.inflight: dict[str, Place] = {}
+        self._closed: OrderedDict[str, None] = OrderedDict()  # recently final client ids
+        self._position: dict[str, Decimal] = dict.fromkeys(self.symbols, ZERO)
+        self._unconfirmed: dict[str, list[tuple[int, Decimal]]] = {s: [] for s in self.symbols}
+        self.position_time: dict[str, float] = dict.fromkeys(self.symbols, float("-inf"))
+        self.wallet: Decimal | None = None
+        self.available: Decimal | None = None
+        self.fills = 0
+        self._seq = 0
+        self.last_error: str | None = None
+        self._listeners: list[Callable[[str, Side | None], None]] = []
+
+    # --- listeners ------------------------------------------------------------------------------
+    def on_change(self, listener: Callable[[str, Side | None], None]) -> None:
+        """Called with (symbol, side) when an order of ours changes outside our own request."""
+        self._listeners.append(listener)
+
+    def _notify(self, symbol: str, side: Side | None) -> None:
+        for listener in self._listeners:
+            listener(symbol, side)
+
+    # --- reading ------------------------------------------------------------------------------
+    def live_quotes(self, symbol: str, side: Side) -> list[LiveQuote]:
+        return [
+            o.quote() for o in self.orders.values() if o.symbol == symbol and o.side is side
+        ]
+
+    def live_orders(self, symbol: str | None = None) -> list[TrackedOrder]:
+        return [o for o in self.orders.values() if symbol is None or o.symbol == symbol]
+
+    def position(self, symbol: str) -> Decimal:
+        return self._position.get(symbol, ZERO) + sum(
+            (d for _, d in self._unconfirmed.get(symbol, ())), ZERO
+        )
+
+    def exposure(self, symbol: str) -> Exposure:
+        resting = {Side.BUY: ZERO, Side.SELL: ZERO}
+        for o in self.orders.values():
+            if o.symbol == symbol:
+                resting[o.side] += o.remaining
+        inflight = {Side.BUY: ZERO, Side.SELL: ZERO}
+        for p in self.inflight.values():
+            if p.symbol == symbol:
+                inflight[p.side] += p.qty
+        return Exposure(
+            self.position(symbol), resting[Side.BUY], resting[Side.SELL],
+            inflight[Side.BUY], inflight[Side.SELL],
+        )  # fmt: skip
+
+    # --- our own requests ---------------------------------------------------------------------
+    def begin_place(self, client_order_id: str, place: Place) -> None:
+        self.inflight[client_order_id] = place
+
+    def end_place(self, client_order_id: str, order: Order | None, *, unknown: bool = False) -> None:
+        """The POST finished: with its order, with a rejection (None), or with an unknown outcome."""
+        place = self.inflight.pop(client_order_id, None)
+        if order is not None:
+            self.apply_order(order, from_ack=True)
+        elif unknown and place is not None and client_order_id not in self._closed:
+            # It may exist: count it as live until a lookup or reconcile says otherwise.
+            self._seq += 1
+            self.orders[client_order_id] = TrackedOrder(
+                place.symbol, client_order_id, place.side, place.price, place.qty, ZERO, None,
+                None, self._seq,
+            )  # fmt: skip
+
+    def apply_order(self, order: Order, *, from_ack: bool = False) -> None:
+        cid = order.client_order_id
+        if cid in self._closed:
+            return
+        tracked = self.orders.get(cid)
+        if tracked is not None and order.executed_qty < tracked.executed_qty:
+            return  # stale reply: we already know of more fills
+        if tracked is not None and order.executed_qty > tracked.executed_qty:
+            self.fills += 1
+        self._seq += 1
+        if order.is_live:
+            self.orders[cid] = TrackedOrder(
+                order.symbol, cid, order.side, order.price, order.orig_qty,
+                order.executed_qty, order.order_id, order.status, self._seq,
+            )  # fmt: skip
+        else:
+            self.forget(cid)
+        if not from_ack:
+            self._notify(order.symbol, order.side)
+
+    def forget(self, client_order_id: str) -> None:
+        """The order is gone for good (filled, cancelled, expired, or never existed)."""
+        self.orders.pop(client_order_id, None)
+        self._closed[client_order_id] = None
+        while len(self._closed) > 4096:
+            self._closed.popitem(last=False)
+
+    # --- the exchange's word --------------------------------------------------------------------
+    def apply_fill(self, symbol: str, side: Side, qty: Decimal, event_time_ms: int) -> None:
+        """A fill seen on the order stream, before the position update that confirms it."""
+        self._unconfirmed.setdefault(symbol, []).append((event_time_ms, side.sign * qty))
+
+    def set_position(self, position: Position, event_time_ms: int | None, now: float) -> None:
+        symbol = position.symbol
+        self._position[symbol] = position.amount
+        self.position_time[symbol] = now
+        pending = self._unconfirmed.get(symbol, [])
+        self._unconfirmed[symbol] = (
+            [] if event_time_ms is None else [(t, d) for t, d in pending if t > event_time_ms]
+        )
+
+    def set_wallet(self, wallet: Decimal, available: Decimal | None = None) -> None:
+        self.wallet = wallet
+        self.available = available
+
+    def snapshot_mark(self) -> int:
+        """Take before requesting openOrders: orders we hear of after it are newer than the reply."""
+        return self._seq
+
+    def replace_open_orders(self, symbol: str, orders: Iterable[Order], mark: int) -> list[str]:
+        """Reconcile with the exchange's openOrders for `symbol`; return client ids that vanished.
+
+        Orders in flight, or acked after the request left (`mark`), are left alone: the reply
+        cannot know of them, and dropping them would make the loop place a duplicate.
+        """
+        seen = set()
+        for order in orders:
+            seen.add(order.client_order_id)
+            if order.client_order_id not in self._closed:
+                self.apply_order(order, from_ack=True)
+        vanished = [
+            cid for cid, o in self.orders.items()
+            if o.symbol == symbol and cid not in seen and cid not in self.inflight and o.seq <= mark
+        ]  # fmt: skip
+        for cid in vanished:
+            side = self.orders[cid].side
+            self.forget(cid)
+            self._notify(symbol, side)
+        return vanished

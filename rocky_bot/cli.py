@@ -1,0 +1,145 @@
+"""Command line: `rocky-bot run | sandbox | mint | reset | status | book | check-keys | bench`.
+
+Every user-facing failure is one line on stderr and an exit status (78 for configuration, as
+systemd's RestartPreventExitStatus expects); a traceback is a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from rocky_bot.config_errors import EX_CONFIG, ConfigError
+from rocky_bot.settings import Settings
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "settings"
+        env = f"ROCKY_{field.upper()}"
+        raise ConfigError(f"setting {field} ({env}): {err['msg']}") from None
+
+
+def run_async(coro) -> int:
+    try:
+        import uvloop
+
+        return uvloop.run(coro)
+    except ImportError:  # pragma: no cover - uvloop is a dependency; stay runnable without it
+        return asyncio.run(coro)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import structlog
+
+    from rocky_bot.daemon import run_daemon
+    from rocky_bot.keys import load_keys
+    from rocky_bot.logs import configure_logging
+
+    settings = load_settings(keys_path=args.keys)
+    keys = load_keys(settings.keys_path, allow_public_exchange=settings.allow_public_exchange)
+    configure_logging(settings.log_format, settings.log_level)
+    if keys.missing:
+        structlog.get_logger().warning("funnel_incomplete", missing=keys.missing)
+    return run_async(run_daemon(settings, keys))
+
+
+def cmd_check_keys(args: argparse.Namespace) -> int:
+    from rocky_bot.checks import check_keys
+
+    settings = load_settings(keys_path=args.keys)
+    return check_keys(settings, online=args.online)
+
+
+def _lazy(module: str, func: str) -> Callable[[argparse.Namespace], int]:
+    def call(args: argparse.Namespace) -> int:
+        import importlib
+
+        return getattr(importlib.import_module(module), func)(args)
+
+    return call
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rocky-bot", description="Market-making fleet for Rocky's demo exchange."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run the fleet (the systemd service's command)")
+    p.add_argument("--keys", type=Path, help="keys file (default ROCKY_KEYS_PATH or ./.keys.json)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("check-keys", help="validate the keys file (--online: one signed read each)")
+    p.add_argument("--keys", type=Path)
+    p.add_argument("--online", action="store_true", help="also read each account's balance")
+    p.set_defaults(func=cmd_check_keys)
+
+    p = sub.add_parser("sandbox", help="run the local sandbox exchange and the fleet against it")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--admin-token", default=None)
+    p.add_argument("--no-fleet", action="store_true", help="only the exchange")
+    p.add_argument("--duration", type=float, default=None, help="stop cleanly after N seconds")
+    p.add_argument("--keys-out", type=Path, default=Path(".sandbox/keys.json"))
+    p.add_argument("--view-every", type=float, default=5.0, help="seconds between live views")
+    p.set_defaults(func=_lazy("rocky_bot.demo", "cmd_sandbox"))
+
+    p = sub.add_parser("mint", help="create the 30 funnel accounts (or --top-up their wallets)")
+    p.add_argument("--base-url", required=True)
+    p.add_argument("--out", type=Path, default=Path(".keys.json"))
+    p.add_argument("--admin-token", default=None, help="default: ROCKY_ADMIN_TOKEN")
+    p.add_argument("--amount", type=float, default=100.0)
+    p.add_argument("--accounts", type=int, default=30)
+    p.add_argument("--force", action="store_true", help="overwrite an existing keys file")
+    p.add_argument("--top-up", action="store_true", help="credit the accounts of --out instead")
+    p.set_defaults(func=_lazy("rocky_bot.onboarding", "cmd_mint"))
+
+    p = sub.add_parser("reset", help="cancel every open order (and --flatten positions)")
+    p.add_argument("--keys", type=Path)
+    p.add_argument("--flatten", action="store_true", help="also close positions (reduceOnly)")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=_lazy("rocky_bot.reset", "cmd_reset"))
+
+    p = sub.add_parser("status", help="print the running daemon's status; non-zero if unhealthy")
+    p.add_argument("--url", default=None, help="default http://127.0.0.1:$ROCKY_METRICS_PORT")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_lazy("rocky_bot.status_cli", "cmd_status"))
+
+    p = sub.add_parser("book", help="draw an exchange's depth as a funnel")
+    p.add_argument("symbol", nargs="?", default="BTCUSDT")
+    p.add_argument("--base-url", default="http://127.0.0.1:8765")
+    p.add_argument("--depth", type=int, default=20)
+    p.set_defaults(func=_lazy("rocky_bot.book", "cmd_book"))
+
+    p = sub.add_parser("bench", help="benchmark the fleet against the sandbox; JSON report")
+    p.add_argument("--duration", type=float, default=120.0)
+    p.add_argument("--accounts", type=int, default=30)
+    p.add_argument("--vol", type=float, default=0.6)
+    p.add_argument("--tick-rate", type=float, default=100.0)
+    p.add_argument("--out", type=Path, default=Path("bench-report.json"))
+    p.set_defaults(func=_lazy("rocky_bot.bench", "cmd_bench"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"rocky-bot: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

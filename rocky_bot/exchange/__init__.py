@@ -1,0 +1,1 @@
+"""The Binance USDⓈ-M dialect as rocky-bot speaks it: signed client, typed replies, error tree."""

@@ -1,0 +1,122 @@
+"""Every knob of the daemon in one validated object (env prefix `ROCKY_`, optional `.env`).
+
+Loaded once in the CLI and passed down; nothing reads the environment anywhere else, so a test
+builds a `Settings(...)` with compressed timings and runs the real code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from rocky_bot.funnel import Layer
+
+DEFAULT_FEED_URL = (
+    "wss://fstream.binance.com/public/stream?streams=btcusdt@bookTicker/ethusdt@bookTicker"
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ROCKY_", env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    # --- inputs -------------------------------------------------------------------------------
+    keys_path: Path = Path(".keys.json")
+    feed_url: str = DEFAULT_FEED_URL
+    symbols: Annotated[tuple[str, ...], NoDecode] = ("BTCUSDT", "ETHUSDT")
+    allow_public_exchange: bool = False  # override the refusal to run against binance.com & co.
+
+    # --- exchange dialect -----------------------------------------------------------------------
+    balance_path: str = "/fapi/v1/balance"
+    position_risk_path: str = "/fapi/v1/positionRisk"
+    recv_window_ms: int = Field(5000, ge=1, le=60000)
+    request_timeout_s: float = Field(5.0, gt=0)
+    weight_limit_per_min: int = Field(2400, gt=0)
+    user_stream: bool = True  # use the listenKey user data stream where the exchange has it
+    user_stream_url: str | None = None  # default: base_url with ws:// scheme
+    use_modify: bool = True  # requote with PUT /fapi/v1/order where supported
+    taker_ioc: bool = True  # takers send LIMIT IOC; False: GTC + cancel leftovers (spec)
+
+    # --- risk -----------------------------------------------------------------------------------
+    leverage: int = Field(10, ge=1, le=125)
+    cap_anchor_usd: float = Field(150.0, gt=0)
+    cap_l1_usd: float = Field(150.0, gt=0)
+    cap_l2_usd: float = Field(150.0, gt=0)
+    cap_l3_usd: float = Field(400.0, gt=0)
+    cap_taker_usd: float = Field(150.0, gt=0)
+    breaker_max_errors: int = Field(10, ge=1)
+    breaker_error_window_s: float = Field(60.0, gt=0)
+    breaker_max_margin_rejects: int = Field(3, ge=1)
+    breaker_max_drawdown: float = Field(0.30, gt=0, lt=1)
+    breaker_cooldown_s: float = Field(60.0, gt=0)
+    breaker_max_cooldown_s: float = Field(900.0, gt=0)
+    deadman_countdown_s: float = Field(60.0, ge=0)  # 0 disables the dead-man switch
+    deadman_heartbeat_s: float = Field(40.0, gt=0)
+    wallet_seed_usd: float = Field(100.0, gt=0)
+    wallet_warn_share: float = Field(0.2, ge=0, le=1)
+
+    # --- loops ----------------------------------------------------------------------------------
+    anchor_interval_s: float = Field(2.0, gt=0)
+    anchor_jitter_s: float = Field(0.5, ge=0)
+    anchor_drift_bps: float = Field(1.0, gt=0)
+    ladder_interval_s: float = Field(3.0, gt=0)
+    ladder_jitter_s: float = Field(1.0, ge=0)
+    ladder_drift_bps: float = Field(2.0, gt=0)
+    taker_interval_s: float = Field(30.0, gt=0)
+    taker_jitter_s: float = Field(10.0, ge=0)
+    min_sleep_s: float = Field(0.5, ge=0)  # the spec's floor under interval ± jitter
+    drift_jitter: float = Field(
+        0.25, ge=0, lt=1
+    )  # each account's drift ×(1 ± this): spreads the herd
+    min_requote_interval_s: float = Field(0.05, ge=0)
+    max_orders_per_10s: int = Field(60, ge=1)  # per-account order-rate guard
+    reconcile_interval_s: float = Field(60.0, gt=0)
+    position_max_age_s: float = Field(30.0, gt=0)
+    balance_interval_s: float = Field(300.0, gt=0)
+
+    # --- feed -----------------------------------------------------------------------------------
+    feed_stale_s: float = Field(5.0, gt=0)
+    feed_max_jump_pct: float = Field(5.0, gt=0)
+    feed_shock_pct: float = Field(2.0, gt=0)
+    feed_shock_window_s: float = Field(10.0, gt=0)
+    feed_shock_pause_s: float = Field(30.0, ge=0)
+
+    # --- process --------------------------------------------------------------------------------
+    stop_timeout_s: float = Field(8.0, gt=0)
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    metrics_port: int = Field(9090, ge=0, le=65535)  # 0 = ephemeral (tests)
+    metrics_host: str = "127.0.0.1"
+    summary_interval_s: float = Field(60.0, gt=0)
+    stagger: bool = True  # random start delay in [0, interval) per loop
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _split_symbols(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [s for s in value.replace(",", " ").split() if s]
+        return tuple(str(s).upper() for s in value)  # type: ignore[union-attr]
+
+    @field_validator("symbols")
+    @classmethod
+    def _non_empty(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one symbol is required")
+        return value
+
+    def cap_for(self, layer: Layer) -> float:
+        return {
+            Layer.ANCHOR: self.cap_anchor_usd,
+            Layer.L1: self.cap_l1_usd,
+            Layer.L2: self.cap_l2_usd,
+            Layer.L3: self.cap_l3_usd,
+            Layer.TAKER: self.cap_taker_usd,
+        }[layer]
+
+    def feed_streams(self) -> dict[str, str]:
+        """Feed stream name → exchange symbol (`btcusdt@bookTicker` → `BTCUSDT`)."""
+        return {f"{symbol.lower()}@bookTicker": symbol for symbol in self.symbols}

@@ -1,0 +1,1 @@
+"""Strategy loops (ladder, anchor, taker) around pure decisions in `quoting`."""

@@ -1,0 +1,105 @@
+"""The loop skeleton shared by every strategy: stagger, iterate, count failures, sleep or wake.
+
+A loop sleeps `max(min_sleep, interval ± jitter)` as the spec says, but anything that makes its
+quote wrong (the mid leaving the quote's band, a fill, the feed going stale) wakes it at once;
+the timer is only the heartbeat. A minimum requote interval keeps a flapping mid from thrashing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+
+from rocky_bot.exchange.errors import ExchangeError
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True, slots=True)
+class LoopTiming:
+    interval_s: float
+    jitter_s: float
+    min_sleep_s: float = 0.5
+    min_requote_interval_s: float = 0.05
+    stagger: bool = True
+
+
+class StrategyLoop(ABC):
+    role: str = "loop"
+
+    def __init__(
+        self,
+        account_id: str,
+        symbol: str,
+        timing: LoopTiming,
+        on_error: Callable[[BaseException], None],
+        rng: random.Random,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.account_id = account_id
+        self.symbol = symbol
+        self.timing = timing
+        self._on_error = on_error
+        self._rng = rng
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self.iterations = 0
+        self.last_iteration_at: float | None = None
+        self.started_at: float | None = None
+        self.last_iteration_s = 0.0
+
+    @property
+    def name(self) -> str:
+        return f"{self.role}[{self.account_id},{self.symbol}]"
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def next_delay(self) -> float:
+        t = self.timing
+        return max(t.min_sleep_s, t.interval_s + self._rng.uniform(-t.jitter_s, t.jitter_s))
+
+    async def run(self) -> None:
+        structlog.contextvars.bind_contextvars(
+            account=self.account_id, symbol=self.symbol, role=self.role
+        )
+        self.started_at = self._clock()
+        if self.timing.stagger:
+            await self._wait(self._rng.uniform(0, self.timing.interval_s))
+        while True:
+            self._wake.clear()
+            started = self._clock()
+            try:
+                await self.iterate()
+            except ExchangeError as exc:
+                log.warning("loop_iteration_failed", error=str(exc), kind=type(exc).__name__)
+                self._on_error(exc)
+            except Exception as exc:  # a bug must not kill the loop; it is counted and logged
+                log.exception("loop_iteration_crashed", error=repr(exc))
+                self._on_error(exc)
+            self.iterations += 1
+            self.last_iteration_at = self._clock()
+            self.last_iteration_s = self.last_iteration_at - started
+            await self._wait(self.next_delay())
+            if self.timing.min_requote_interval_s:
+                await asyncio.sleep(self.timing.min_requote_interval_s)
+
+    async def _wait(self, delay: float) -> None:
+        if self._wake.is_set():
+            return
+        try:
+            await asyncio.wait_for(self._wake.wait(), delay)
+        except TimeoutError:
+            pass
+
+    @abstractmethod
+    async def iterate(self) -> None: ...
+
+    async def pull(self, reason: str) -> None:  # noqa: B027 - optional hook
+        """Remove this loop's orders (breaker open, feed stale, stopping). Default: nothing."""

@@ -1,0 +1,97 @@
+"""Maker loops: a ladder keeps one order at its offset; the anchor keeps both sides at ±1 bps.
+
+They are the same loop with different sides, offset and drift, so one class serves both.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import structlog
+
+from rocky_bot.exchange.models import Side
+from rocky_bot.strategies.context import AccountContext
+from rocky_bot.strategies.loop import LoopTiming, StrategyLoop
+from rocky_bot.strategies.quoting import MakerInputs, band, decide_maker_side, order_exceeds_cap
+
+log = structlog.get_logger()
+
+
+class MakerLoop(StrategyLoop):
+    def __init__(
+        self,
+        ctx: AccountContext,
+        symbol: str,
+        timing: LoopTiming,
+        drift_bps: Decimal,
+    ) -> None:
+        super().__init__(ctx.account_id, symbol, timing, ctx.record_error, ctx.rng)
+        self.ctx = ctx
+        self.role = ctx.spec.role.value
+        self.sides = ctx.spec.sides()
+        self.drift_bps = drift_bps
+        self.qty = ctx.qty(symbol)
+        self._bands: list[object] = []
+        self._warned_cap = False
+
+    async def iterate(self) -> None:
+        ctx = self.ctx
+        feed = ctx.feed
+        if not ctx.trading_allowed():
+            await self.pull("breaker_open")
+            return
+        if not feed.is_live(self.symbol):
+            await self.pull("feed_stale" if feed.is_stale(self.symbol) else "feed_paused")
+            return
+        mid = feed.mid(self.symbol)
+        if mid is None:
+            return
+        self._warn_if_cap_below_order(mid)
+        await ctx.ensure_fresh_position(self.symbol)
+        intents = []
+        for side in self.sides:
+            intents += decide_maker_side(
+                MakerInputs(
+                    symbol=self.symbol,
+                    side=side,
+                    mid=mid,
+                    rules=ctx.rules[self.symbol],
+                    qty=self.qty,
+                    offset_bps=ctx.spec.offset_bps,
+                    drift_bps=self.drift_bps,
+                    cap_usd=ctx.cap,
+                    exposure=ctx.state.exposure(self.symbol),
+                    live=ctx.state.live_quotes(self.symbol, side),
+                    can_modify=ctx.can_modify(),
+                )
+            )
+        if intents:
+            await ctx.executor.execute(intents)
+        self._watch_bands()
+
+    def _watch_bands(self) -> None:
+        feed = self.ctx.feed
+        for handle in self._bands:
+            feed.unwatch(handle)
+        self._bands.clear()
+        for side in self.sides:
+            quotes = self.ctx.state.live_quotes(self.symbol, side)
+            if len(quotes) == 1:
+                low, high = band(quotes[0].price, side, self.ctx.spec.offset_bps, self.drift_bps)
+                self._bands.append(feed.watch_band(self.symbol, low, high, self.wake))
+
+    async def pull(self, reason: str) -> None:
+        for side in self.sides:
+            for quote in self.ctx.state.live_quotes(self.symbol, side):
+                await self.ctx.executor.cancel(self.symbol, quote.client_order_id, reason)
+
+    def owns(self, side: Side | None) -> bool:
+        return side is None or side in self.sides
+
+    def _warn_if_cap_below_order(self, mid: Decimal) -> None:
+        if not self._warned_cap and order_exceeds_cap(self.qty, mid, self.ctx.cap):
+            self._warned_cap = True
+            log.warning(
+                "cap_below_order_notional", layer=self.ctx.spec.layer.value,
+                qty=str(self.qty), notional=f"{self.qty * mid:.2f}", cap=str(self.ctx.cap),
+            )  # fmt: skip

@@ -1,0 +1,149 @@
+"""Pure decisions: what a maker or taker should do now. No I/O, no clock, no randomness.
+
+Every function takes the state it needs and returns intents, so the whole strategy is tested
+table-driven and with hypothesis (never past the cap, always on tick, never a crossed own quote).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from rocky_bot.exchange.models import Side, SymbolRules
+from rocky_bot.strategies.intents import Cancel, Exposure, Intent, LiveQuote, Modify, Place
+
+BPS = Decimal("0.0001")
+
+
+@dataclass(frozen=True, slots=True)
+class MakerInputs:
+    symbol: str
+    side: Side
+    mid: Decimal
+    rules: SymbolRules
+    qty: Decimal
+    offset_bps: Decimal
+    drift_bps: Decimal
+    cap_usd: Decimal
+    exposure: Exposure
+    live: Sequence[LiveQuote]  # our live orders on this symbol and side
+    can_modify: bool = False
+
+
+def target_price(mid: Decimal, side: Side, offset_bps: Decimal, rules: SymbolRules) -> Decimal:
+    """mid·(1 ∓ offset), rounded onto the tick grid away from the mid."""
+    raw = mid * (1 - side.sign * offset_bps * BPS)
+    return rules.round_price(raw, side)
+
+
+def drift_bps(price: Decimal, target: Decimal) -> Decimal:
+    return abs(price - target) / target / BPS
+
+
+def within_cap(signed_qty: Decimal, mark: Decimal, cap_usd: Decimal) -> bool:
+    return abs(signed_qty * mark) <= cap_usd
+
+
+def band(
+    price: Decimal, side: Side, offset_bps: Decimal, drift_limit_bps: Decimal
+) -> tuple[Decimal, Decimal]:
+    """The mids for which an order at `price` stays within the drift limit of its target.
+
+    target(mid) = mid·(1+k) with k = ∓offset, and |price − target|/target ≤ d ⇔
+    mid ∈ [price / ((1+d)(1+k)), price / ((1−d)(1+k))]. The feed wakes the loop when the mid
+    leaves this band, instead of every loop re-checking on every tick.
+    """
+    k = 1 - side.sign * offset_bps * BPS
+    d = drift_limit_bps * BPS
+    return price / ((1 + d) * k), price / ((1 - d) * k)
+
+
+def decide_maker_side(m: MakerInputs) -> list[Intent]:
+    """Keep exactly one order at the target on one side, inside the cap gate."""
+    intents: list[Intent] = []
+    target = target_price(m.mid, m.side, m.offset_bps, m.rules)
+    qty = m.rules.round_qty(m.qty)
+    live = sorted(m.live, key=lambda q: abs(q.price - target))
+    keep, extras = (live[0], live[1:]) if live else (None, [])
+    intents += [Cancel(m.symbol, q.client_order_id, "duplicate") for q in extras]
+    exposure = m.exposure
+    for q in extras:  # cancelled extras no longer count (their cancel is sent first)
+        exposure = _without(exposure, q)
+    if m.rules.check(target, qty) is not None or qty <= 0:
+        if keep:
+            intents.append(Cancel(m.symbol, keep.client_order_id, "below_exchange_minimum"))
+        return intents
+
+    if keep is None:
+        if within_cap(exposure.worst_case(m.side, qty), m.mid, m.cap_usd):
+            intents.append(Place(m.symbol, m.side, target, qty))
+        return intents
+
+    without_keep = _without(exposure, keep)
+    if drift_bps(keep.price, target) <= m.drift_bps and keep.remaining_qty == qty:
+        if not within_cap(exposure.worst_case(m.side), m.mid, m.cap_usd):
+            intents.append(Cancel(m.symbol, keep.client_order_id, "cap_gate"))
+        return intents
+
+    # Drifted (or partly filled): move it, keeping the level on the book where the cap allows.
+    if not within_cap(without_keep.worst_case(m.side, qty), m.mid, m.cap_usd):
+        intents.append(Cancel(m.symbol, keep.client_order_id, "cap_gate"))
+    elif m.can_modify:
+        intents.append(Modify(m.symbol, keep.client_order_id, m.side, qty, target))
+    elif within_cap(exposure.worst_case(m.side, qty), m.mid, m.cap_usd):
+        intents.append(Place(m.symbol, m.side, target, qty, replaces=keep.client_order_id))
+    else:
+        intents.append(Cancel(m.symbol, keep.client_order_id, "requote"))
+        intents.append(Place(m.symbol, m.side, target, qty))
+    return intents
+
+
+def _without(exposure: Exposure, quote: LiveQuote) -> Exposure:
+    if quote.side is Side.BUY:
+        return replace(exposure, resting_buy=exposure.resting_buy - quote.remaining_qty)
+    return replace(exposure, resting_sell=exposure.resting_sell - quote.remaining_qty)
+
+
+@dataclass(frozen=True, slots=True)
+class TakerInputs:
+    symbol: str
+    mid: Decimal
+    rules: SymbolRules
+    qty: Decimal
+    cross_bps: Decimal
+    cap_usd: Decimal
+    exposure: Exposure
+    coin: Side  # the random side, drawn by the caller
+    leftovers: Sequence[LiveQuote] = ()
+    ioc: bool = True
+
+
+def decide_taker(t: TakerInputs) -> list[Intent]:
+    """Cross the spread once: reduce when over the cap, else the random side if the cap allows."""
+    intents: list[Intent] = [
+        Cancel(t.symbol, q.client_order_id, "taker_leftover") for q in t.leftovers
+    ]
+    exposure = t.exposure
+    for q in t.leftovers:
+        exposure = _without(exposure, q)
+    qty = t.rules.round_qty(t.qty)
+    position = exposure.position
+    if not within_cap(position, t.mid, t.cap_usd):
+        side = Side.SELL if position > 0 else Side.BUY
+    else:
+        side = t.coin
+        if not within_cap(exposure.worst_case(side, qty), t.mid, t.cap_usd):
+            side = side.opposite
+            if not within_cap(exposure.worst_case(side, qty), t.mid, t.cap_usd):
+                return intents
+    price = t.rules.round_price(t.mid * (1 + side.sign * t.cross_bps * BPS), side.opposite)
+    if t.rules.check(price, qty) is not None or qty <= 0:
+        return intents
+    intents.append(Place(t.symbol, side, price, qty, time_in_force="IOC" if t.ioc else "GTC"))
+    return intents
+
+
+def order_exceeds_cap(qty: Decimal, mid: Decimal, cap_usd: Decimal) -> bool:
+    """True when a single order is already over the cap: the gate would keep the level empty."""
+    return qty * mid > cap_usd

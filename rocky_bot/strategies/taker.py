@@ -1,0 +1,54 @@
+"""Taker loop: every 30 s ± 10 s, cross 50 bps past mid so fills, klines and the tape keep moving."""
+
+from __future__ import annotations
+
+from rocky_bot.exchange.models import Side
+from rocky_bot.strategies.context import AccountContext
+from rocky_bot.strategies.loop import LoopTiming, StrategyLoop
+from rocky_bot.strategies.quoting import TakerInputs, decide_taker
+
+
+class TakerLoop(StrategyLoop):
+    role = "taker"
+
+    def __init__(self, ctx: AccountContext, symbol: str, timing: LoopTiming, ioc: bool) -> None:
+        super().__init__(ctx.account_id, symbol, timing, ctx.record_error, ctx.rng)
+        self.ctx = ctx
+        self.ioc = ioc
+        self.qty = ctx.qty(symbol)
+
+    async def iterate(self) -> None:
+        ctx = self.ctx
+        if not ctx.trading_allowed() or not ctx.feed.is_live(self.symbol):
+            return  # takers skip; they keep nothing resting to pull
+        mid = ctx.feed.mid(self.symbol)
+        if mid is None:
+            return
+        await ctx.ensure_fresh_position(self.symbol)
+        leftovers = [
+            *ctx.state.live_quotes(self.symbol, Side.BUY),
+            *ctx.state.live_quotes(self.symbol, Side.SELL),
+        ]
+        intents = decide_taker(
+            TakerInputs(
+                symbol=self.symbol,
+                mid=mid,
+                rules=ctx.rules[self.symbol],
+                qty=self.qty,
+                cross_bps=ctx.spec.offset_bps,
+                cap_usd=ctx.cap,
+                exposure=ctx.state.exposure(self.symbol),
+                coin=self._rng.choice((Side.BUY, Side.SELL)),
+                leftovers=leftovers,
+                ioc=self.ioc and ctx.client.capabilities.ioc is not False,
+            )
+        )
+        await ctx.executor.execute(intents)
+
+    async def pull(self, reason: str) -> None:
+        for side in (Side.BUY, Side.SELL):
+            for quote in self.ctx.state.live_quotes(self.symbol, side):
+                await self.ctx.executor.cancel(self.symbol, quote.client_order_id, reason)
+
+    def owns(self, side: Side | None) -> bool:
+        return True

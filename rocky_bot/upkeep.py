@@ -1,0 +1,196 @@
+"""An account's background duties, one task per account: set-up, reconcile, dead-man, wallet.
+
+Loops decide and quote; this keeps the account's picture true: leftover orders from an earlier
+run cancelled before anything is quoted, the exchange's open orders reconciled, the dead-man
+countdown re-armed well inside its window, the wallet read for the breaker, and user data stream
+events folded into AccountState so a fill wakes the loop that owns the order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from decimal import Decimal
+
+import structlog
+
+from rocky_bot.exchange.errors import ApiError, ExchangeError
+from rocky_bot.exchange.models import AccountUpdate, Order, OrderUpdate
+from rocky_bot.funnel import Role
+from rocky_bot.settings import Settings
+from rocky_bot.strategies.context import AccountContext
+from rocky_bot.user_stream import UserStream
+
+log = structlog.get_logger()
+
+
+def order_from_update(u: OrderUpdate) -> Order:
+    return Order(
+        symbol=u.symbol, order_id=u.order_id, client_order_id=u.client_order_id, side=u.side,
+        price=u.price, orig_qty=u.orig_qty, executed_qty=u.executed_qty, status=u.status,
+        update_time_ms=u.event_time_ms,
+    )  # fmt: skip
+
+
+class AccountUpkeep:
+    def __init__(
+        self, ctx: AccountContext, settings: Settings, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ctx = ctx
+        self.settings = settings
+        self._clock = clock
+        self.wallet_history: deque[tuple[float, Decimal]] = deque(maxlen=720)
+        self._warned_wallet = False
+        self._wake = asyncio.Event()
+        self._deadman_symbols: tuple[str, ...] = ()
+        self.stream: UserStream | None = None
+
+    # --- set-up -------------------------------------------------------------------------------
+    async def setup(self) -> None:
+        """Before any quote: clock, leverage, leftovers cancelled, positions and wallet read."""
+        ctx, client = self.ctx, self.ctx.client
+        await client.sync_time()
+        for symbol in ctx.state.symbols:
+            try:
+                await client.set_leverage(symbol, self.settings.leverage)
+            except ApiError as exc:  # an exchange that refuses it is told once, not fatal
+                log.warning("leverage_not_set", symbol=symbol, code=exc.code, reason=exc.msg)
+            await self.cancel_everything(symbol)
+        await ctx.refresh_positions()
+        await self.read_wallet()
+        wants_deadman = ctx.spec.role is not Role.TAKER or not self.settings.taker_ioc
+        if wants_deadman and self.settings.deadman_countdown_s > 0:
+            self._deadman_symbols = ctx.state.symbols
+            await self.arm_deadman()
+
+    async def cancel_everything(self, symbol: str) -> int:
+        """Cancel every open order of the account on `symbol` (ours or an earlier run's)."""
+        client = self.ctx.client
+        leftovers = await client.open_orders(symbol)
+        if leftovers:
+            await client.cancel_all_orders(symbol)
+            log.info("leftover_orders_cancelled", symbol=symbol, count=len(leftovers))
+        for order in leftovers:
+            self.ctx.state.forget(order.client_order_id)
+        for tracked in self.ctx.state.live_orders(symbol):
+            self.ctx.state.forget(tracked.client_order_id)
+        return len(leftovers)
+
+    # --- steady state -------------------------------------------------------------------------
+    def poke(self) -> None:
+        """Ask for a reconcile now (a fill suspected, the stream reconnected)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        structlog.contextvars.bind_contextvars(account=self.ctx.account_id, role="upkeep")
+        s = self.settings
+        now = self._clock()
+        next_reconcile = now + s.reconcile_interval_s
+        next_deadman = now + s.deadman_heartbeat_s
+        next_wallet = now + s.balance_interval_s
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), 1.0)
+            except TimeoutError:
+                pass
+            now = self._clock()
+            self.ctx.streaming = self.stream is not None and self.stream.connected
+            try:
+                if self._wake.is_set() or now >= next_reconcile:
+                    self._wake.clear()
+                    interval = s.reconcile_interval_s if self.ctx.streaming else min(
+                        s.reconcile_interval_s, s.ladder_interval_s
+                    )
+                    next_reconcile = now + interval
+                    await self.reconcile()
+                if self._deadman_symbols and now >= next_deadman:
+                    next_deadman = now + s.deadman_heartbeat_s
+                    await self.arm_deadman()
+                if now >= next_wallet:
+                    next_wallet = now + s.balance_interval_s
+                    await self.read_wallet()
+            except ExchangeError as exc:
+                log.warning("upkeep_failed", error=str(exc), kind=type(exc).__name__)
+                self.ctx.record_error(exc)
+
+    async def reconcile(self) -> None:
+        state = self.ctx.state
+        vanished: list[str] = []
+        for symbol in state.symbols:
+            mark = state.snapshot_mark()
+            orders = await self.ctx.client.open_orders(symbol)
+            vanished += state.replace_open_orders(symbol, orders, mark)
+        if vanished or not self.ctx.streaming:
+            await self.ctx.refresh_positions()
+
+    async def arm_deadman(self) -> None:
+        countdown_ms = int(self.settings.deadman_countdown_s * 1000)
+        for symbol in self._deadman_symbols:
+            if self.ctx.client.capabilities.countdown is False:
+                self._deadman_symbols = ()
+                return
+            try:
+                await self.ctx.client.countdown_cancel_all(symbol, countdown_ms)
+            except ApiError as exc:
+                if self.ctx.client.capabilities.countdown is False:
+                    log.warning("deadman_unavailable", code=exc.code, reason=exc.msg)
+                    self._deadman_symbols = ()
+                    return
+                raise
+
+    async def disarm_deadman(self) -> None:
+        for symbol in self._deadman_symbols:
+            await self.ctx.client.countdown_cancel_all(symbol, 0)
+
+    async def read_wallet(self) -> None:
+        balances = await self.ctx.client.balance()
+        if not balances:
+            return
+        preferred = ("USDT", "USDC")
+        balance = next((b for b in balances if b.asset in preferred), balances[0])
+        self.note_wallet(balance.wallet, balance.available)
+
+    def note_wallet(self, wallet: Decimal, available: Decimal | None = None) -> None:
+        ctx = self.ctx
+        ctx.state.set_wallet(wallet, available)
+        ctx._report(ctx.breaker.update_wallet(wallet))
+        self.wallet_history.append((self._clock(), wallet))
+        floor = Decimal(str(self.settings.wallet_seed_usd * self.settings.wallet_warn_share))
+        if wallet < floor and not self._warned_wallet:
+            self._warned_wallet = True
+            log.warning("wallet_low", wallet=str(wallet), floor=str(floor),
+                        hint="top up with: rocky-bot mint --top-up")
+        elif wallet >= floor:
+            self._warned_wallet = False
+
+    def burn_per_day(self) -> float | None:
+        """Wallet decrease per day over the last hour of samples (None until two samples)."""
+        now = self._clock()
+        recent = [(t, w) for t, w in self.wallet_history if now - t <= 3600]
+        if len(recent) < 2 or recent[-1][0] - recent[0][0] <= 0:
+            return None
+        (t0, w0), (t1, w1) = recent[0], recent[-1]
+        return float(w0 - w1) / (t1 - t0) * 86400
+
+    # --- user data stream ---------------------------------------------------------------------
+    def on_stream_event(self, event: object) -> None:
+        state = self.ctx.state
+        if isinstance(event, OrderUpdate):
+            if event.last_fill_qty > 0:
+                state.apply_fill(event.symbol, event.side, event.last_fill_qty, event.event_time_ms)
+            state.apply_order(order_from_update(event))
+        elif isinstance(event, AccountUpdate):
+            now = self._clock()
+            for position in event.positions:
+                if position.symbol in state.position_time:
+                    state.set_position(position, event.event_time_ms, now)
+            for balance in event.balances:
+                if balance.asset in ("USDT", "USDC"):
+                    self.note_wallet(balance.wallet)
+
+    async def on_stream_connected(self) -> None:
+        self.ctx.streaming = True
+        await self.reconcile()
+        await self.ctx.refresh_positions()
