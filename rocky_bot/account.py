@@ -68,9 +68,7 @@ class AccountState:
 
     # --- reading ------------------------------------------------------------------------------
     def live_quotes(self, symbol: str, side: Side) -> list[LiveQuote]:
-        return [
-            o.quote() for o in self.orders.values() if o.symbol == symbol and o.side is side
-        ]
+        return [o.quote() for o in self.orders.values() if o.symbol == symbol and o.side is side]
 
     def live_orders(self, symbol: str | None = None) -> list[TrackedOrder]:
         return [o for o in self.orders.values() if symbol is None or o.symbol == symbol]
@@ -98,8 +96,10 @@ class AccountState:
     def begin_place(self, client_order_id: str, place: Place) -> None:
         self.inflight[client_order_id] = place
 
-    def end_place(self, client_order_id: str, order: Order | None, *, unknown: bool = False) -> None:
-        """The POST finished: with its order, with a rejection (None), or with an unknown outcome."""
+    def end_place(
+        self, client_order_id: str, order: Order | None, *, unknown: bool = False
+    ) -> None:
+        """The POST finished: with its order, with a rejection (None), or an unknown outcome."""
         place = self.inflight.pop(client_order_id, None)
         if order is not None:
             self.apply_order(order, from_ack=True)
@@ -118,8 +118,8 @@ class AccountState:
         tracked = self.orders.get(cid)
         if tracked is not None and order.executed_qty < tracked.executed_qty:
             return  # stale reply: we already know of more fills
-        if tracked is not None and order.executed_qty > tracked.executed_qty:
-            self.fills += 1
+        if order.executed_qty > (tracked.executed_qty if tracked is not None else ZERO):
+            self.fills += 1  # also an IOC taker order that is already filled in its first ack
         self._seq += 1
         if order.is_live:
             self.orders[cid] = TrackedOrder(
@@ -157,7 +157,7 @@ class AccountState:
         self.available = available
 
     def snapshot_mark(self) -> int:
-        """Take before requesting openOrders: orders we hear of after it are newer than the reply."""
+        """Take before requesting openOrders: orders heard of after it are newer than the reply."""
         return self._seq
 
     def replace_open_orders(self, symbol: str, orders: Iterable[Order], mark: int) -> list[str]:

@@ -9,6 +9,7 @@ import time
 import structlog
 import uvicorn
 
+from rocky_bot.config_errors import ConfigError
 from rocky_bot.fleet import Fleet
 from rocky_bot.keys import KeysFile
 from rocky_bot.notify import SystemdNotifier
@@ -48,19 +49,34 @@ async def run_daemon(
     stop: asyncio.Event | None = None,
     install_signals: bool = True,
     notifier: SystemdNotifier | None = None,
+    fleet: Fleet | None = None,
+    any_port_if_busy: bool = False,
 ) -> int:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    notifier = notifier or SystemdNotifier()
+
+    def on_signal() -> None:
+        notifier.stopping()  # tell systemd at once; cancelling every order follows
+        stop.set()
+
     if install_signals:
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-    notifier = notifier or SystemdNotifier()
-    fleet = Fleet(settings, keys)
-    server, server_task, port = await start_http(
-        status_app(fleet), settings.metrics_host, settings.metrics_port
-    )
+            loop.add_signal_handler(sig, on_signal)
+    fleet = fleet or Fleet(settings, keys)
+    try:
+        server, server_task, port = await start_http(
+            status_app(fleet), settings.metrics_host, settings.metrics_port
+        )
+    except (OSError, SystemExit) as exc:  # uvicorn exits on a busy port
+        if not any_port_if_busy:
+            raise ConfigError(
+                f"status server cannot listen on {settings.metrics_host}:"
+                f"{settings.metrics_port} (ROCKY_METRICS_PORT): {exc}"
+            ) from None
+        server, server_task, port = await start_http(status_app(fleet), settings.metrics_host, 0)
     log.info("status_server_listening", url=f"http://{settings.metrics_host}:{port}/status")
-    fleet.status_port = port  # type: ignore[attr-defined]
+    fleet.status_url = f"http://{settings.metrics_host}:{port}"
     side_tasks = [
         asyncio.create_task(_watchdog(fleet, notifier), name="watchdog"),
         asyncio.create_task(_summaries(fleet, settings.summary_interval_s), name="summary"),

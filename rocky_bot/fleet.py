@@ -70,6 +70,7 @@ class Fleet:
         self.ready = asyncio.Event()
         self.started_at = time.monotonic()
         self.restarts = 0
+        self.status_url: str | None = None
 
     # --- building -----------------------------------------------------------------------------
     def _client(self, account: AccountKeys) -> ExchangeClient:

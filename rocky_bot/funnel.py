@@ -82,12 +82,14 @@ def parse_account_id(account_id: str) -> AccountSpec:
         if bps not in _LADDER_OFFSETS[layer]:
             allowed = ", ".join(f"{b:02d}" for b in _LADDER_OFFSETS[layer])
             raise ValueError(f"offset {bps} bps is not an {layer.value.upper()} offset ({allowed})")
+        if m["bps"] != f"{bps:02d}":  # one spelling per level, or two ids could quote one level
+            raise ValueError(f"offset {m['bps']}bps must be written {bps:02d}bps")
         return AccountSpec(account_id, Role.LADDER, layer, Side(m["side"].upper()), Decimal(bps))
     raise ValueError("names no role (expected mm-anchor, mm-l{1,2,3}-{buy,sell}-NNbps or taker-N)")
 
 
 def funnel_ids(count: int = 30) -> list[str]:
-    """The standard funnel's 30 ids; a larger `count` repeats it with `-rN` replicas (and takers)."""
+    """The standard funnel's 30 ids; a larger `count` repeats it with `-rN` replicas (+ takers)."""
     ids: list[str] = []
     replica = 1
     while len(ids) < count:

@@ -26,6 +26,7 @@ PUBLIC_EXCHANGE_DOMAINS = (
     "bingx.com", "phemex.com", "crypto.com", "dydx.exchange",
 )  # fmt: skip
 _TEST_LABELS = ("testnet", "demo", "sandbox")
+_TEST_LABELS_SET = frozenset(_TEST_LABELS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +53,12 @@ class KeysFile:
 
 def public_exchange_host(base_url: str) -> str | None:
     """The host if `base_url` points at a public exchange's production API, else None."""
-    host = (urlsplit(base_url).hostname or "").lower()
+    host = (urlsplit(base_url).hostname or "").lower().rstrip(".")  # `binance.com.` is binance
     labels = host.split(".")
-    if any(label.startswith(_TEST_LABELS) for label in labels[:-2]):
+    if any(
+        label.startswith(_TEST_LABELS) or not _TEST_LABELS_SET.isdisjoint(label.split("-"))
+        for label in labels[:-2]
+    ):  # testnet.*, demo-fapi.*, api-testnet.* (Bybit), openapi-sandbox.* (KuCoin)
         return None
     for domain in PUBLIC_EXCHANGE_DOMAINS:
         if host == domain or host.endswith("." + domain):
@@ -79,6 +83,8 @@ def load_keys(path: Path | str, *, allow_public_exchange: bool = False) -> KeysF
         raise ConfigError(f"{path}: keys file not found (see .keys.example.json)") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read keys file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not JSON (not UTF-8 text at byte {exc.start})") from None
     check_permissions(path)
     try:
         doc = json.loads(raw)
@@ -134,7 +140,7 @@ def _non_empty_str(value: object, what: str) -> str:
 
 
 def write_keys(path: Path, base_url: str, accounts: list[tuple[str, str, str]]) -> None:
-    """Write a keys file created with mode 600 from the first byte (never briefly world-readable)."""
+    """Write a keys file with mode 600 from the first byte (never briefly world-readable)."""
     doc = {
         "base_url": base_url,
         "accounts": [{"id": i, "key": k, "secret": s} for i, k, s in accounts],
@@ -142,6 +148,7 @@ def write_keys(path: Path, base_url: str, accounts: list[tuple[str, str, str]]) 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a stale .tmp from a crash keeps its old mode through O_CREAT
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(doc, fh, indent=2)
         fh.write("\n")

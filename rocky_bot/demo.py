@@ -1,0 +1,123 @@
+"""`rocky-bot sandbox`: the sandbox exchange, 30 minted accounts and the real fleet, one process.
+
+No credentials and no internet: the exchange and its price feed are local, the accounts are
+minted through the same onboarding contract ops use, and the daemon runs unmodified against it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+
+import httpx
+
+from rocky_bot.config_errors import ConfigError
+from rocky_bot.daemon import run_daemon
+from rocky_bot.fleet import Fleet
+from rocky_bot.funnel import funnel_ids
+from rocky_bot.keys import load_keys, write_keys
+from rocky_bot.logs import configure_logging
+from rocky_bot.market_view import fetch_depth, trades_last_minute
+from rocky_bot.onboarding import mint_accounts
+from rocky_bot.sandbox.app import SandboxExchange
+from rocky_bot.sandbox.config import SandboxConfig
+from rocky_bot.settings import Settings
+
+
+def sandbox_settings(exchange: SandboxExchange, keys_path, **overrides) -> Settings:
+    streams = "/".join(f"{s.lower()}@bookTicker" for s in ("BTCUSDT", "ETHUSDT"))
+    from rocky_bot.cli import load_settings
+
+    return load_settings(
+        keys_path=keys_path,
+        feed_url=f"{exchange.ws_url}/public/stream?streams={streams}",
+        **overrides,
+    )
+
+
+async def run_sandbox(args: argparse.Namespace) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    exchange = SandboxExchange(
+        SandboxConfig(host=args.host, port=args.port, admin_token=args.admin_token)
+    )
+    try:
+        await exchange.start()
+    except OSError as exc:
+        raise ConfigError(f"sandbox: cannot listen on {args.host}:{args.port}: {exc}") from None
+    print(f"sandbox exchange  {exchange.base_url}  (REST /fapi/..., onboarding /admin/v1/...)")
+    print(f"market data       {exchange.ws_url}/public/stream?streams=btcusdt@bookTicker/...")
+    print(f"admin token       {exchange.admin_token}")
+    timer = None
+    if args.duration:
+        timer = loop.call_later(args.duration, stop.set)
+    try:
+        if args.no_fleet:
+            await stop.wait()
+            return 0
+        minted = await mint_accounts(exchange.base_url, exchange.admin_token, funnel_ids(30), 100)
+        write_keys(args.keys_out, exchange.base_url, minted)
+        print(f"keys              {args.keys_out} (30 accounts, $100 each, mode 600)")
+        settings = sandbox_settings(exchange, args.keys_out)
+        keys = load_keys(args.keys_out)
+        fleet = Fleet(settings, keys)
+        view = asyncio.create_task(live_view(exchange.base_url, args.view_every, stop, fleet))
+        daemon = asyncio.create_task(
+            run_daemon(
+                settings, keys, stop=stop, install_signals=False, fleet=fleet,
+                any_port_if_busy=True,
+            )
+        )  # fmt: skip
+        await asyncio.wait([daemon, asyncio.ensure_future(fleet.ready.wait())],
+                           return_when=asyncio.FIRST_COMPLETED)
+        print(f"status            {fleet.status_url}/status   (rocky-bot status --url ...)")
+        result = await daemon
+        view.cancel()
+        await asyncio.gather(view, return_exceptions=True)
+        left = await open_orders_left(exchange)
+        print(f"stopped cleanly; open orders left on the exchange: {left}")
+        return result
+    finally:
+        if timer:
+            timer.cancel()
+        await exchange.stop()
+
+
+async def open_orders_left(exchange: SandboxExchange) -> int:
+    return exchange.engine.open_order_count()
+
+
+async def live_view(base_url: str, every: float, stop: asyncio.Event, fleet: Fleet) -> None:
+    async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
+        while not stop.is_set():
+            await asyncio.sleep(every)
+            lines = [time.strftime("%H:%M:%S")]
+            for symbol in ("BTCUSDT", "ETHUSDT"):
+                try:
+                    depth = await fetch_depth(client, symbol, 100)
+                    trades = await trades_last_minute(client, symbol)
+                except httpx.HTTPError as exc:
+                    lines.append(f"  {symbol}: {exc}")
+                    continue
+                bid = depth.bids[0][0] if depth.bids else "-"
+                ask = depth.asks[0][0] if depth.asks else "-"
+                spread = f"{depth.spread_bps:.2f}" if depth.spread_bps is not None else "-"
+                lines.append(
+                    f"  {symbol}: bid {bid} ask {ask} spread {spread} bps  levels "
+                    f"{len(depth.bids)}/{len(depth.asks)}  trades/min {trades}"
+                )
+            breakers = [c.account_id for c in fleet.contexts if c.breaker.state.value == "open"]
+            lines.append(f"  breakers open: {len(breakers)} {' '.join(breakers)}".rstrip())
+            print("\n".join(lines), flush=True)
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from rocky_bot.cli import run_async
+
+    configure_logging("auto" if sys.stderr.isatty() else "json", "warning")
+    return run_async(run_sandbox(args))
