@@ -72,11 +72,11 @@ class AccountSpec:
 
 def parse_account_id(account_id: str) -> AccountSpec:
     """Read an account's role from its id; raise ValueError naming what is wrong."""
-    if _ANCHOR_ID.match(account_id):
+    if _ANCHOR_ID.fullmatch(account_id):  # fullmatch: `$` alone lets "\n" through
         return AccountSpec(account_id, Role.ANCHOR, Layer.ANCHOR, None, ANCHOR_OFFSET_BPS)
-    if m := _TAKER_ID.match(account_id):
+    if _TAKER_ID.fullmatch(account_id):
         return AccountSpec(account_id, Role.TAKER, Layer.TAKER, None, TAKER_CROSS_BPS)
-    if m := _LADDER_ID.match(account_id):
+    if m := _LADDER_ID.fullmatch(account_id):
         layer = Layer(f"l{m['layer']}")
         bps = int(m["bps"])
         if bps not in _LADDER_OFFSETS[layer]:

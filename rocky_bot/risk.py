@@ -118,6 +118,8 @@ class CircuitBreaker:
     def record_success(self) -> Transition | None:
         if self._state is BreakerState.HALF_OPEN:
             self._cooldown = self._config.cooldown_s
+            self._errors.clear()  # errors counted while open must not re-trip a fresh close
+            self._margin.clear()
             return self._move(BreakerState.CLOSED, "request succeeded while half-open")
         return None
 

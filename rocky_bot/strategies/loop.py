@@ -87,8 +87,11 @@ class StrategyLoop(ABC):
             self.last_iteration_at = self._clock()
             self.last_iteration_s = self.last_iteration_at - started
             await self._wait(self.next_delay())
-            if self.timing.min_requote_interval_s:
-                await asyncio.sleep(self.timing.min_requote_interval_s)
+            # A minimum gap between iterations, so a flapping mid cannot thrash the exchange;
+            # measured from the last start, so a wake-up after a quiet spell is not delayed.
+            gap = self.timing.min_requote_interval_s - (self._clock() - started)
+            if gap > 0:
+                await asyncio.sleep(gap)
 
     async def _wait(self, delay: float) -> None:
         if self._wake.is_set():

@@ -45,6 +45,15 @@ def within_cap(signed_qty: Decimal, mark: Decimal, cap_usd: Decimal) -> bool:
     return abs(signed_qty * mark) <= cap_usd
 
 
+def side_within_cap(side: Side, worst_case: Decimal, mark: Decimal, cap_usd: Decimal) -> bool:
+    """The cap gate for one side: would its fills carry the position past the cap *its* way?
+
+    Only the side that grows the position is gated: a long over the cap can always sell (its
+    worst case moves toward zero), so the opposite side is never blocked (DESIGN.md §1).
+    """
+    return side.sign * worst_case * mark <= cap_usd
+
+
 def band(
     price: Decimal, side: Side, offset_bps: Decimal, drift_limit_bps: Decimal
 ) -> tuple[Decimal, Decimal]:
@@ -76,22 +85,24 @@ def decide_maker_side(m: MakerInputs) -> list[Intent]:
         return intents
 
     if keep is None:
-        if within_cap(exposure.worst_case(m.side, qty), m.mid, m.cap_usd):
+        if side_within_cap(m.side, exposure.worst_case(m.side, qty), m.mid, m.cap_usd):
             intents.append(Place(m.symbol, m.side, target, qty))
         return intents
 
     without_keep = _without(exposure, keep)
     if drift_bps(keep.price, target) <= m.drift_bps and keep.remaining_qty == qty:
-        if not within_cap(exposure.worst_case(m.side), m.mid, m.cap_usd):
+        if not side_within_cap(m.side, exposure.worst_case(m.side), m.mid, m.cap_usd):
             intents.append(Cancel(m.symbol, keep.client_order_id, "cap_gate"))
         return intents
 
     # Drifted (or partly filled): move it, keeping the level on the book where the cap allows.
-    if not within_cap(without_keep.worst_case(m.side, qty), m.mid, m.cap_usd):
+    if not side_within_cap(m.side, without_keep.worst_case(m.side, qty), m.mid, m.cap_usd):
         intents.append(Cancel(m.symbol, keep.client_order_id, "cap_gate"))
-    elif m.can_modify:
+    elif m.can_modify and keep.remaining_qty == qty:
+        # Modify sets the order's total quantity: on a partly filled order it could not restore
+        # the remaining size, and re-sending the same price and qty is rejected (-5027).
         intents.append(Modify(m.symbol, keep.client_order_id, m.side, qty, target))
-    elif within_cap(exposure.worst_case(m.side, qty), m.mid, m.cap_usd):
+    elif side_within_cap(m.side, exposure.worst_case(m.side, qty), m.mid, m.cap_usd):
         intents.append(Place(m.symbol, m.side, target, qty, replaces=keep.client_order_id))
     else:
         intents.append(Cancel(m.symbol, keep.client_order_id, "requote"))
@@ -130,13 +141,15 @@ def decide_taker(t: TakerInputs) -> list[Intent]:
     qty = t.rules.round_qty(t.qty)
     position = exposure.position
     if not within_cap(position, t.mid, t.cap_usd):
-        side = Side.SELL if position > 0 else Side.BUY
+        candidates: tuple[Side, ...] = (Side.SELL if position > 0 else Side.BUY,)
     else:
-        side = t.coin
-        if not within_cap(exposure.worst_case(side, qty), t.mid, t.cap_usd):
-            side = side.opposite
-            if not within_cap(exposure.worst_case(side, qty), t.mid, t.cap_usd):
-                return intents
+        candidates = (t.coin, t.coin.opposite)
+    allowed = [
+        s for s in candidates if side_within_cap(s, exposure.worst_case(s, qty), t.mid, t.cap_usd)
+    ]
+    if not allowed:
+        return intents
+    side = allowed[0]
     price = t.rules.round_price(t.mid * (1 + side.sign * t.cross_bps * BPS), side.opposite)
     if t.rules.check(price, qty) is not None or qty <= 0:
         return intents

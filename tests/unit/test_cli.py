@@ -1,0 +1,188 @@
+"""`rocky-bot run` and `check-keys` on bad input: one line on stderr, exit 78, never a traceback.
+
+In-process (`cli.main([...])`), so no subprocess and no network: every bad-keys path must exit
+before the daemon opens a connection.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from rocky_bot.cli import main
+from rocky_bot.config_errors import EX_CONFIG
+from rocky_bot.funnel import STANDARD_FUNNEL
+
+BASE = "http://127.0.0.1:9"  # discard port: nothing here may ever be contacted
+SECRET = "s3cr3t-cli-never-print-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    for name in list(os.environ):
+        if name.startswith("ROCKY_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no .env or .keys.json of the checkout
+
+
+def keys_file(path: Path, doc: object, mode: int = 0o600) -> str:
+    path.write_text(doc if isinstance(doc, str) else json.dumps(doc))
+    os.chmod(path, mode)
+    return str(path)
+
+
+def funnel(base_url: str = BASE, ids=STANDARD_FUNNEL) -> dict:
+    return {
+        "base_url": base_url,
+        "accounts": [{"id": i, "key": f"key-{i}", "secret": SECRET} for i in ids],
+    }
+
+
+def with_account(entry: dict) -> dict:
+    doc = funnel(ids=("mm-anchor",))
+    doc["accounts"].append(entry)
+    return doc
+
+
+BAD_KEYS = {
+    "not json": ('{"base_url": "http://x", ', "not JSON"),
+    "missing base_url": (
+        {"accounts": [{"id": "mm-anchor", "key": "k", "secret": "s"}]},
+        "base_url",
+    ),
+    "empty base_url": (funnel(base_url=""), "base_url is empty"),
+    "missing id": (with_account({"key": "k", "secret": "s"}), "accounts[1]: id is missing"),
+    "empty id": (with_account({"id": " ", "key": "k", "secret": "s"}), "accounts[1]: id is empty"),
+    "missing key": (with_account({"id": "taker-1", "secret": "s"}), "taker-1 (accounts[1]): key"),
+    "empty key": (with_account({"id": "taker-1", "key": "", "secret": "s"}), "key is empty"),
+    "missing secret": (
+        with_account({"id": "taker-1", "key": "k"}),
+        "taker-1 (accounts[1]): secret",
+    ),
+    "empty secret": (with_account({"id": "taker-1", "key": "k", "secret": ""}), "secret is empty"),
+    "non-string secret": (
+        with_account({"id": "taker-1", "key": "k", "secret": 5}),
+        "secret must be a string",
+    ),
+    "duplicate id": (
+        with_account({"id": "mm-anchor", "key": "k", "secret": "s"}),
+        "duplicate id mm-anchor",
+    ),
+    "id naming no role": (
+        with_account({"id": "mm-l4-buy-50bps", "key": "k", "secret": "s"}),
+        "account mm-l4-buy-50bps (accounts[1]): id names no role",
+    ),
+    "public exchange": (funnel(base_url="https://fapi.binance.com"), "host fapi.binance.com"),
+    "public exchange bybit": (funnel(base_url="https://api.bybit.com"), "host api.bybit.com"),
+    "public exchange okx": (funnel(base_url="https://www.okx.com"), "host www.okx.com"),
+}
+
+
+def assert_one_line_config_error(code: int, err: str, path: str, says: str) -> None:
+    assert code == EX_CONFIG == 78
+    assert "Traceback" not in err
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert path in err and says in err, err
+    assert SECRET not in err
+
+
+@pytest.mark.parametrize("command", ["check-keys", "run"])
+@pytest.mark.parametrize("case", sorted(BAD_KEYS))
+def test_bad_keys_exit_78_with_one_line(tmp_path, capsys, command, case):
+    doc, says = BAD_KEYS[case]
+    path = keys_file(tmp_path / "keys.json", doc)
+    code = main([command, "--keys", path])
+    err = capsys.readouterr().err
+    assert_one_line_config_error(code, err, path, says)
+
+
+@pytest.mark.parametrize("command", ["check-keys", "run"])
+def test_a_keys_file_others_can_read_exits_78_saying_chmod_600(tmp_path, capsys, command):
+    path = keys_file(tmp_path / "keys.json", funnel(), mode=0o644)
+    code = main([command, "--keys", path])
+    assert_one_line_config_error(code, capsys.readouterr().err, path, f"chmod 600 {path}")
+
+
+@pytest.mark.parametrize("command", ["check-keys", "run"])
+def test_a_missing_keys_file_exits_78(tmp_path, capsys, command):
+    path = str(tmp_path / "absent.json")
+    code = main([command, "--keys", path])
+    assert_one_line_config_error(code, capsys.readouterr().err, path, "not found")
+
+
+@pytest.mark.parametrize("command", ["check-keys", "run"])
+def test_the_default_keys_path_is_dot_keys_json_in_the_working_directory(capsys, command):
+    assert main([command]) == 78
+    assert ".keys.json: keys file not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["check-keys", "run"])
+def test_rocky_keys_path_is_honoured(tmp_path, capsys, monkeypatch, command):
+    path = keys_file(tmp_path / "from-env.json", "nope")
+    monkeypatch.setenv("ROCKY_KEYS_PATH", path)
+    assert main([command]) == 78
+    assert f"{path}: not JSON" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["check-keys", "run"])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("ROCKY_LEVERAGE", "abc"), ("ROCKY_METRICS_PORT", "-1"), ("ROCKY_LOG_FORMAT", "xml")],
+)
+def test_an_invalid_setting_exits_78_naming_the_variable(
+    tmp_path, capsys, monkeypatch, command, name, value
+):
+    path = keys_file(tmp_path / "keys.json", funnel())
+    monkeypatch.setenv(name, value)
+    code = main([command, "--keys", path])
+    err = capsys.readouterr().err
+    assert code == 78
+    assert name in err and "Traceback" not in err and err.count("\n") == 1, err
+
+
+def test_an_invalid_setting_in_dot_env_exits_78(tmp_path, capsys):
+    (tmp_path / ".env").write_text("ROCKY_LEVERAGE=lots\n")
+    assert main(["check-keys", "--keys", keys_file(tmp_path / "keys.json", funnel())]) == 78
+    assert "ROCKY_LEVERAGE" in capsys.readouterr().err
+
+
+def test_check_keys_prints_a_table_for_a_good_file(tmp_path, capsys):
+    path = keys_file(tmp_path / "keys.json", funnel())
+    assert main(["check-keys", "--keys", path]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert f"{path}: 30 accounts, base_url {BASE}" in out
+    rows = [line.split() for line in out.splitlines()[1:]]
+    assert [r[0] for r in rows] == list(STANDARD_FUNNEL)
+    assert {r[0]: r[1] for r in rows}["mm-anchor"] == "anchor"
+    assert {r[0]: r[1] for r in rows}["mm-l2-buy-20bps"] == "ladder"
+    assert {r[0]: r[1] for r in rows}["taker-3"] == "taker"
+    assert all(r[2] == "ok" for r in rows)
+    assert SECRET not in out
+
+
+def test_check_keys_warns_once_about_a_partial_funnel(tmp_path, capsys):
+    path = keys_file(tmp_path / "keys.json", funnel(ids=("mm-anchor", "taker-1")))
+    assert main(["check-keys", "--keys", path]) == 0
+    out = capsys.readouterr().out
+    warnings = [line for line in out.splitlines() if "missing" in line]
+    assert len(warnings) == 1
+    assert "mm-l1-buy-05bps" in warnings[0] and "taker-5" in warnings[0]
+    assert "mm-anchor" not in warnings[0]
+
+
+def test_check_keys_allows_a_public_host_only_when_told(tmp_path, capsys, monkeypatch):
+    path = keys_file(tmp_path / "keys.json", funnel(base_url="https://fapi.binance.com"))
+    assert main(["check-keys", "--keys", path]) == 78
+    monkeypatch.setenv("ROCKY_ALLOW_PUBLIC_EXCHANGE", "true")
+    assert main(["check-keys", "--keys", path]) == 0  # offline: nothing is contacted
+
+
+@pytest.mark.parametrize(
+    "base_url", ["https://testnet.binancefuture.com", "https://demo-fapi.binance.com"]
+)
+def test_check_keys_accepts_binance_testnets(tmp_path, capsys, base_url):
+    assert main(["check-keys", "--keys", keys_file(tmp_path / "k.json", funnel(base_url))]) == 0

@@ -1,0 +1,556 @@
+"""The pure decisions of makers and takers: table-driven cases, then hypothesis invariants.
+
+Invariants (DESIGN.md §6): a decision never carries a side's worst-case exposure (position + own
+resting same-side orders + in-flight + the new order) past the cap, unless it already was (and then
+never raises it); every price is on the tick grid; the anchor never crosses its own quotes.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from rocky_bot.exchange.models import Side, SymbolRules
+from rocky_bot.strategies.intents import Cancel, Exposure, LiveQuote, Modify, Place
+from rocky_bot.strategies.quoting import (
+    BPS,
+    MakerInputs,
+    TakerInputs,
+    band,
+    decide_maker_side,
+    decide_taker,
+    drift_bps,
+    order_exceeds_cap,
+    target_price,
+)
+
+B, S = Side.BUY, Side.SELL
+SYM = "BTCUSDT"
+RULES = SymbolRules(SYM, D("0.1"), D("0.0001"), D("0.0001"), D("5"))
+MID = D("50000.03")  # off-grid on purpose: rounding must go away from the mid
+QTY = D("0.0005")  # L1 BTC, ≈ 25 USD
+CAP = D(150)  # ≈ 0.003 BTC at MID
+BUY_5 = D("49975.0")  # floor(MID · 0.9995) on the 0.1 grid
+SELL_5 = D("50025.1")  # ceil(MID · 1.0005)
+
+
+def maker(side: Side = B, **kw) -> MakerInputs:
+    args = dict(
+        symbol=SYM, side=side, mid=MID, rules=RULES, qty=QTY, offset_bps=D(5), drift_bps=D(2),
+        cap_usd=CAP, exposure=Exposure(), live=(),
+    )  # fmt: skip
+    args.update(kw)
+    return MakerInputs(**args)
+
+
+def quote(cid: str, price: str, side: Side = B, qty: D = QTY) -> LiveQuote:
+    return LiveQuote(cid, side, D(price), qty)
+
+
+def resting(side: Side, *quotes: LiveQuote, position: str = "0", **kw) -> Exposure:
+    total = sum((q.remaining_qty for q in quotes), D(0))
+    key = "resting_buy" if side is B else "resting_sell"
+    return Exposure(position=D(position), **{key: total}, **kw)
+
+
+# --- prices --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mid", "side", "bps", "tick", "expected"),
+    [
+        (MID, B, 5, "0.1", BUY_5),
+        (MID, S, 5, "0.1", SELL_5),
+        ("50000", B, 5, "0.1", "49975.0"),  # exact: no rounding needed
+        ("50000", S, 5, "0.1", "50025.0"),
+        ("3000.005", B, 1, "0.01", "2999.70"),  # 2999.7050005 → down
+        ("3000.005", S, 1, "0.01", "3000.31"),  # 3000.3050005 → up
+        ("100", B, 100, "1", "99"),
+        ("100.5", S, 100, "1", "102"),  # 101.505 → 102
+    ],
+)
+def test_target_price_is_on_tick_and_away_from_the_mid(mid, side, bps, tick, expected):
+    rules = SymbolRules(SYM, D(tick), D("0.001"), D("0.001"), D(0))
+    assert target_price(D(mid), side, D(bps), rules) == D(expected)
+    assert str(target_price(D(mid), side, D(bps), rules)) == str(expected)  # quantized to tick
+
+
+def test_drift_in_bps():
+    assert drift_bps(D("100.02"), D(100)) == D(2)
+    assert drift_bps(D("99.98"), D(100)) == D(2)
+
+
+@pytest.mark.parametrize(
+    ("qty", "mid", "cap", "over"),
+    [
+        ("0.002", "95000", "150", True),  # DESIGN.md §1: L3 BTC is ≈ 190 USD
+        ("0.002", "95000", "400", False),  # hence its 400 USD cap
+        ("0.0005", "95000", "150", False),
+        ("0.04", "3500", "150", False),
+    ],
+)
+def test_order_exceeds_cap(qty, mid, cap, over):
+    assert order_exceeds_cap(D(qty), D(mid), D(cap)) is over
+
+
+# --- maker: table --------------------------------------------------------------------------------
+
+OLD = quote("old", "49990.0")  # 3 bps above the 5-bps target: drifted
+
+
+@pytest.mark.parametrize(
+    ("name", "inputs", "expected"),
+    [
+        ("nothing live → place", maker(), [Place(SYM, B, BUY_5, QTY)]),
+        ("sell side → place above", maker(S), [Place(SYM, S, SELL_5, QTY)]),
+        (
+            "within drift → nothing",
+            maker(live=[quote("a", "49980.0")], exposure=resting(B, quote("a", "49980.0"))),
+            [],
+        ),
+        (
+            "exactly at target → nothing",
+            maker(live=[quote("a", str(BUY_5))], exposure=resting(B, quote("a", str(BUY_5)))),
+            [],
+        ),
+        (
+            "drifted, modify supported → modify",
+            maker(live=[OLD], exposure=resting(B, OLD), can_modify=True),
+            [Modify(SYM, "old", B, QTY, BUY_5)],
+        ),
+        (
+            "drifted, room for both → make before break",
+            maker(live=[OLD], exposure=resting(B, OLD)),
+            [Place(SYM, B, BUY_5, QTY, replaces="old")],
+        ),
+        (
+            "drifted, room for one → cancel then place",
+            maker(live=[OLD], exposure=resting(B, OLD, position="0.002")),
+            [Cancel(SYM, "old", "requote"), Place(SYM, B, BUY_5, QTY)],
+        ),
+        (
+            "drifted, no room → cancel only",
+            maker(live=[OLD], exposure=resting(B, OLD, position="0.0026")),
+            [Cancel(SYM, "old", "cap_gate")],
+        ),
+        (
+            "drifted, no room even to modify → cancel only",
+            maker(live=[OLD], exposure=resting(B, OLD, position="0.0026"), can_modify=True),
+            [Cancel(SYM, "old", "cap_gate")],
+        ),
+        (
+            "partly filled, modify supported → replace, not modify (modify sets total qty)",
+            maker(
+                live=[quote("p", "49980.0", qty=D("0.0002"))],
+                exposure=resting(B, quote("p", "49980.0", qty=D("0.0002"))),
+                can_modify=True,
+            ),
+            [Place(SYM, B, BUY_5, QTY, replaces="p")],
+        ),
+        (
+            "cap gate: new order would pass the cap",
+            maker(exposure=resting(B, position="0.0026")),
+            [],
+        ),
+        ("cap gate: in-flight counts", maker(exposure=Exposure(inflight_buy=D("0.0026"))), []),
+        (
+            "cap gate: resting same side counts",
+            maker(exposure=Exposure(position=D("0.001"), resting_buy=D("0.0016"))),
+            [],
+        ),
+        (
+            "cap gate: a fill pushed the live order over → cancel it",
+            maker(
+                live=[quote("a", "49980.0")],
+                exposure=resting(B, quote("a", "49980.0"), position="0.0026"),
+            ),
+            [Cancel(SYM, "a", "cap_gate")],
+        ),
+        (
+            "cap gate: exactly at the cap is allowed",
+            maker(mid=D(50000), exposure=resting(B, position="0.0025")),
+            [Place(SYM, B, D("49975.0"), QTY)],
+        ),
+        (
+            "opposite side never blocked: long far over the cap may sell",
+            maker(S, exposure=resting(S, position="0.01", resting_buy=D("0.05"))),
+            [Place(SYM, S, SELL_5, QTY)],
+        ),
+        (
+            "opposite side never blocked: short far over the cap may buy",
+            maker(exposure=resting(B, position="-0.01", resting_sell=D("0.05"))),
+            [Place(SYM, B, BUY_5, QTY)],
+        ),
+        (
+            "opposite side never blocked: its live order stays",
+            maker(
+                S,
+                live=[quote("s", "50025.0", S)],
+                exposure=resting(S, quote("s", "50025.0", S), position="0.01"),
+            ),
+            [],
+        ),
+        (
+            "long over the cap still blocks the buy side",
+            maker(exposure=resting(B, position="0.01")),
+            [],
+        ),
+        (
+            "a reducing side is gated where it would overshoot into a short past the cap",
+            maker(S, exposure=resting(S, position="0.001", inflight_sell=D("0.0035"))),
+            [],
+        ),
+        (
+            "duplicates: keep the closest, cancel the rest",
+            maker(
+                live=[quote("far", "49900.0"), quote("near", "49976.0"), quote("mid", "49950.0")],
+                exposure=resting(
+                    B, quote("far", "49900.0"), quote("near", "49976.0"), quote("mid", "49950.0")
+                ),
+            ),
+            [Cancel(SYM, "mid", "duplicate"), Cancel(SYM, "far", "duplicate")],
+        ),
+        (
+            "duplicates: cancelled extras free room under the cap for the requote",
+            maker(
+                live=[quote("x", "49900.0"), OLD],
+                exposure=resting(B, quote("x", "49900.0"), OLD, position="0.0015"),
+            ),
+            [Cancel(SYM, "x", "duplicate"), Place(SYM, B, BUY_5, QTY, replaces="old")],
+        ),
+        ("below minimum qty → no place", maker(qty=D("0.00005")), []),
+        ("below minimum notional → no place", maker(mid=D(10), qty=D("0.1")), []),
+        (
+            "below minimum with a live order → cancel it",
+            maker(
+                mid=D(10),
+                qty=D("0.1"),
+                live=[quote("a", "9.9", qty=D("0.1"))],
+                exposure=resting(B, quote("a", "9.9", qty=D("0.1"))),
+            ),
+            [Cancel(SYM, "a", "below_exchange_minimum")],
+        ),
+        ("qty is rounded down to the step", maker(qty=D("0.00059")), [Place(SYM, B, BUY_5, QTY)]),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_maker_decision(name, inputs, expected):
+    assert decide_maker_side(inputs) == expected
+
+
+@pytest.mark.parametrize("side", [B, S])
+def test_maker_places_gtc_not_reduce_only(side):
+    (place,) = decide_maker_side(maker(side))
+    assert place.time_in_force == "GTC" and place.reduce_only is False and place.replaces is None
+
+
+def test_anchor_quotes_both_sides_one_bps_from_mid_without_crossing():
+    rules = SymbolRules(SYM, D("0.1"), D("0.0001"), D("0.0001"), D(5))
+    buy, sell = (
+        decide_maker_side(maker(side, offset_bps=D(1), qty=D("0.0003"), rules=rules))[0]
+        for side in (B, S)
+    )
+    assert (buy.price, sell.price) == (D("49995.0"), D("50005.1"))
+    assert buy.price < MID < sell.price
+
+
+# --- band ----------------------------------------------------------------------------------------
+
+
+def test_band_around_a_buy_order():
+    low, high = band(D("49975"), B, D(5), D(2))
+    assert low == pytest.approx(D(49990), abs=D("0.01"))  # 49975 / (1.0002 · 0.9995)
+    assert high == pytest.approx(D(50010), abs=D("0.01"))  # 49975 / (0.9998 · 0.9995)
+    assert low < D(50000) < high  # the order's own mid is inside
+
+
+@given(
+    price=st.decimals(min_value=D(1), max_value=D(200000), places=2),
+    side=st.sampled_from([B, S]),
+    offset=st.sampled_from([D(1), D(5), D(10), D(30), D(100)]),
+    drift=st.sampled_from([D("0.75"), D(1), D(2), D("2.5")]),
+    rel=st.floats(min_value=-0.002, max_value=0.002),
+)
+@settings(max_examples=400, deadline=None)
+def test_band_holds_exactly_the_mids_whose_target_is_within_drift(price, side, offset, drift, rel):
+    mid = price * (1 + D(rel))
+    k = 1 - side.sign * offset * BPS
+    unrounded_target = mid * k
+    within = drift_bps(price, unrounded_target) <= drift
+    low, high = band(price, side, offset, drift)
+    assume(min(abs(mid - low), abs(mid - high)) > mid * D("1e-12"))  # not on the edge itself
+    assert (low <= mid <= high) == within
+
+
+# --- taker: table --------------------------------------------------------------------------------
+
+
+def taker(**kw) -> TakerInputs:
+    args = dict(
+        symbol=SYM, mid=D(50000), rules=RULES, qty=QTY, cross_bps=D(50), cap_usd=CAP,
+        exposure=Exposure(), coin=B,
+    )  # fmt: skip
+    args.update(kw)
+    return TakerInputs(**args)
+
+
+TAKER_BUY = Place(SYM, B, D("50250.0"), QTY, time_in_force="IOC")
+TAKER_SELL = Place(SYM, S, D("49750.0"), QTY, time_in_force="IOC")
+
+
+@pytest.mark.parametrize(
+    ("name", "inputs", "expected"),
+    [
+        ("flat: the coin's side", taker(coin=B), [TAKER_BUY]),
+        ("flat: the coin's other side", taker(coin=S), [TAKER_SELL]),
+        (
+            "long over the cap → sell whatever the coin",
+            taker(coin=B, exposure=Exposure(position=D("0.004"))),
+            [TAKER_SELL],
+        ),
+        (
+            "short over the cap → buy whatever the coin",
+            taker(coin=S, exposure=Exposure(position=D("-0.004"))),
+            [TAKER_BUY],
+        ),
+        (
+            "the coin's side would pass the cap → flipped",
+            taker(coin=B, exposure=Exposure(position=D("0.0028"))),
+            [TAKER_SELL],
+        ),
+        (
+            "in-flight counts toward the flip",
+            taker(coin=S, exposure=Exposure(inflight_sell=D("0.0028"))),
+            [TAKER_BUY],
+        ),
+        (
+            "neither side fits → nothing",
+            taker(exposure=Exposure(inflight_buy=D("0.003"), inflight_sell=D("0.003"))),
+            [],
+        ),
+        (
+            "leftovers are cancelled and no longer count",
+            taker(
+                coin=B,
+                leftovers=[quote("l1", "50100.0"), quote("l2", "49900.0", S)],
+                exposure=Exposure(position=D("0.001"), resting_buy=QTY * 4, resting_sell=QTY),
+            ),
+            [Cancel(SYM, "l1", "taker_leftover"), Cancel(SYM, "l2", "taker_leftover"), TAKER_BUY],
+        ),
+        (
+            "GTC when the exchange lacks IOC",
+            taker(ioc=False),
+            [Place(SYM, B, D("50250.0"), QTY, time_in_force="GTC")],
+        ),
+        ("below the exchange minimum → nothing", taker(qty=D("0.00001")), []),
+        (
+            "below the exchange minimum still cancels leftovers",
+            taker(qty=D("0.00001"), leftovers=[quote("l", "1")]),
+            [Cancel(SYM, "l", "taker_leftover")],
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_taker_decision(name, inputs, expected):
+    assert decide_taker(inputs) == expected
+
+
+@pytest.mark.parametrize(
+    ("mid", "side", "price"),
+    [("50000.03", B, "50250.1"), ("50000.03", S, "49750.0"), ("3000.01", B, "3015.1")],
+)
+def test_taker_crosses_50_bps_on_tick(mid, side, price):
+    (place,) = decide_taker(taker(mid=D(mid), coin=side, qty=D("0.01"), cap_usd=D(1000)))
+    assert place.price == D(price)
+    assert (place.price - D(mid)) * side.sign >= D(mid) * 50 * BPS
+
+
+# --- hypothesis invariants ------------------------------------------------------------------------
+
+TICKS = [D("0.1"), D("0.01"), D("0.5"), D(1)]
+qtys = st.decimals(min_value=D("0.0001"), max_value=D("0.004"), places=4)
+positions = st.decimals(min_value=D("-0.02"), max_value=D("0.02"), places=4)
+mids = st.decimals(min_value=D(1000), max_value=D(120000), places=2)
+
+
+def worst_case(side: Side, position: D, pending: D) -> D:
+    """Worst-case exposure in the direction this side's fills push the position."""
+    return side.sign * position + pending
+
+
+@st.composite
+def maker_inputs(draw) -> MakerInputs:
+    side = draw(st.sampled_from([B, S]))
+    mid = draw(mids)
+    tick = draw(st.sampled_from(TICKS))
+    rules = SymbolRules(SYM, tick, D("0.0001"), D("0.0001"), draw(st.sampled_from([D(0), D(5)])))
+    offset = draw(st.sampled_from([D(1), D(5), D(10), D(25), D(100)]))
+    qty = draw(st.sampled_from([D("0.0003"), D("0.0005"), D("0.001"), D("0.002")]))
+    n_live = draw(st.integers(0, 3))
+    live = []
+    for i in range(n_live):
+        away_bps = draw(st.integers(-20, 20))
+        raw = mid * (1 - side.sign * offset * BPS) * (1 + D(away_bps) * BPS)
+        live.append(
+            LiveQuote(
+                f"q{i}",
+                side,
+                rules.round_price(raw, side),
+                draw(st.sampled_from([qty, *[draw(qtys)]])),
+            )
+        )
+    same_resting = sum((q.remaining_qty for q in live), D(0))
+    other = draw(qtys) if draw(st.booleans()) else D(0)
+    inflight_same = draw(qtys) if draw(st.booleans()) else D(0)
+    exposure = Exposure(
+        position=draw(positions),
+        resting_buy=same_resting if side is B else other,
+        resting_sell=same_resting if side is S else other,
+        inflight_buy=inflight_same if side is B else D(0),
+        inflight_sell=inflight_same if side is S else D(0),
+    )
+    return MakerInputs(
+        symbol=SYM, side=side, mid=mid, rules=rules, qty=qty, offset_bps=offset,
+        drift_bps=draw(st.sampled_from([D(1), D(2), D("2.5")])),
+        cap_usd=draw(st.sampled_from([D(50), D(150), D(400)])), exposure=exposure, live=live,
+        can_modify=draw(st.booleans()),
+    )  # fmt: skip
+
+
+def on_tick(price: D, tick: D) -> bool:
+    return price % tick == 0
+
+
+@given(maker_inputs())
+@settings(max_examples=600, deadline=None)
+def test_maker_never_carries_exposure_past_the_cap(m):
+    intents = decide_maker_side(m)
+    side, e = m.side, m.exposure
+    live = {q.client_order_id: q.remaining_qty for q in m.live}
+    inflight = e.pending(side) - sum(live.values(), D(0))
+    start = worst_case(side, e.position, e.pending(side))
+
+    def check() -> None:
+        now = worst_case(side, e.position, sum(live.values(), D(0)) + inflight)
+        assert now * m.mid <= m.cap_usd or now <= start, (intents, now, start)
+
+    placed = 0
+    for intent in intents:  # apply in order, checking every intermediate state
+        if isinstance(intent, Cancel):
+            assert intent.client_order_id in live
+            live.pop(intent.client_order_id)
+        elif isinstance(intent, Modify):
+            assert intent.side is side and on_tick(intent.price, m.rules.tick_size)
+            live[intent.client_order_id] = intent.qty
+        else:
+            assert intent.side is side and on_tick(intent.price, m.rules.tick_size)
+            assert intent.qty % m.rules.step_size == 0 and intent.qty > 0
+            inflight += intent.qty
+            placed += 1
+            check()  # make-before-break: both orders are live for a moment
+            if intent.replaces is not None:
+                live.pop(intent.replaces)
+        check()
+    assert placed <= 1
+    assert len(live) + placed <= 1  # at most one order on the side once the intents ran
+
+
+@given(maker_inputs())
+@settings(max_examples=300, deadline=None)
+def test_maker_keeps_one_order_at_target_when_nothing_blocks_it(m):
+    """Flat, no limits hit: after the intents, exactly one order sits within drift of target."""
+    m = MakerInputs(
+        symbol=m.symbol, side=m.side, mid=m.mid, rules=m.rules, qty=m.qty,
+        offset_bps=m.offset_bps, drift_bps=m.drift_bps, cap_usd=D(10**9),
+        exposure=resting(m.side, *m.live), live=m.live, can_modify=m.can_modify,
+    )  # fmt: skip
+    assume(m.rules.check(target_price(m.mid, m.side, m.offset_bps, m.rules), m.qty) is None)
+    target = target_price(m.mid, m.side, m.offset_bps, m.rules)
+    live = {q.client_order_id: q for q in m.live}
+    for intent in decide_maker_side(m):
+        if isinstance(intent, Cancel):
+            live.pop(intent.client_order_id)
+        elif isinstance(intent, Modify):
+            live[intent.client_order_id] = LiveQuote(
+                intent.client_order_id, m.side, intent.price, intent.qty
+            )
+        else:
+            if intent.replaces:
+                live.pop(intent.replaces)
+            live["new"] = LiveQuote("new", m.side, intent.price, intent.qty)
+    (only,) = live.values()
+    assert drift_bps(only.price, target) <= m.drift_bps
+    assert only.remaining_qty == m.qty
+
+
+@given(
+    mid=mids,
+    tick=st.sampled_from(TICKS),
+    offset=st.sampled_from([D(1), D(5), D(10), D(100)]),
+    side=st.sampled_from([B, S]),
+)
+@settings(max_examples=400, deadline=None)
+def test_target_is_on_tick_and_never_closer_to_mid_than_the_offset(mid, tick, offset, side):
+    rules = SymbolRules(SYM, tick, D("0.0001"), D(0), D(0))
+    price = target_price(mid, side, offset, rules)
+    exact = mid * (1 - side.sign * offset * BPS)
+    assert on_tick(price, tick)
+    assert 0 <= (exact - price) * side.sign < tick  # moved away from mid, by less than a tick
+
+
+@given(mid=mids, tick=st.sampled_from(TICKS))
+@settings(max_examples=300, deadline=None)
+def test_anchor_buy_is_always_below_its_sell(mid, tick):
+    rules = SymbolRules(SYM, tick, D("0.0001"), D(0), D(0))
+    assert target_price(mid, B, D(1), rules) < target_price(mid, S, D(1), rules)
+
+
+@st.composite
+def taker_inputs(draw) -> TakerInputs:
+    mid = draw(mids)
+    leftovers = [
+        LiveQuote(f"l{i}", draw(st.sampled_from([B, S])), mid, draw(qtys))
+        for i in range(draw(st.integers(0, 2)))
+    ]
+    rest = {s: sum((q.remaining_qty for q in leftovers if q.side is s), D(0)) for s in (B, S)}
+    return TakerInputs(
+        symbol=SYM, mid=mid, rules=SymbolRules(SYM, draw(st.sampled_from(TICKS)), D("0.0001"),
+        D("0.0001"), D(5)), qty=draw(st.sampled_from([D("0.0005"), D("0.01")])),
+        cross_bps=D(50), cap_usd=draw(st.sampled_from([D(50), D(150), D(400)])),
+        exposure=Exposure(
+            position=draw(positions), resting_buy=rest[B], resting_sell=rest[S],
+            inflight_buy=draw(qtys) if draw(st.booleans()) else D(0),
+            inflight_sell=draw(qtys) if draw(st.booleans()) else D(0),
+        ),
+        coin=draw(st.sampled_from([B, S])), leftovers=leftovers, ioc=draw(st.booleans()),
+    )  # fmt: skip
+
+
+@given(taker_inputs())
+@settings(max_examples=600, deadline=None)
+def test_taker_invariants(t):
+    intents = decide_taker(t)
+    cancels = [i for i in intents if isinstance(i, Cancel)]
+    places = [i for i in intents if isinstance(i, Place)]
+    assert [c.client_order_id for c in cancels] == [q.client_order_id for q in t.leftovers]
+    assert intents[: len(cancels)] == cancels  # leftovers go first
+    assert len(places) <= 1
+    if not places:
+        return
+    (p,) = places
+    e = t.exposure
+    inflight = e.inflight_buy if p.side is B else e.inflight_sell
+    after = worst_case(p.side, e.position, inflight + p.qty)
+    assert after * t.mid <= t.cap_usd  # never past the cap in the direction it trades
+    if abs(e.position * t.mid) > t.cap_usd:
+        assert p.side.sign * e.position < 0  # over the cap: it reduces
+    elif p.side is not t.coin:  # flipped only because the coin's side would pass the cap
+        coin_inflight = e.inflight_buy if t.coin is B else e.inflight_sell
+        assert worst_case(t.coin, e.position, coin_inflight + p.qty) * t.mid > t.cap_usd
+    assert on_tick(p.price, t.rules.tick_size)
+    assert (p.price - t.mid) * p.side.sign >= t.mid * 50 * BPS  # crosses at least 50 bps
+    assert (p.price - t.mid) * p.side.sign < t.mid * 50 * BPS + t.rules.tick_size
+    assert p.time_in_force == ("IOC" if t.ioc else "GTC")
