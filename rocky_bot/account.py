@@ -116,9 +116,11 @@ class AccountState:
         if cid in self._closed:
             return
         tracked = self.orders.get(cid)
-        if tracked is not None and order.executed_qty < tracked.executed_qty:
+        known_fill = tracked.executed_qty if tracked is not None else ZERO
+        if order.executed_qty < known_fill:
             return  # stale reply: we already know of more fills
-        if order.executed_qty > (tracked.executed_qty if tracked is not None else ZERO):
+        filled = order.executed_qty > known_fill
+        if filled:
             self.fills += 1  # also an IOC taker order that is already filled in its first ack
         self._seq += 1
         if order.is_live:
@@ -128,7 +130,9 @@ class AccountState:
             )  # fmt: skip
         else:
             self.forget(cid)
-        if not from_ack:
+        # Wake the owning loop only for news: a fill, or the order gone. An echo of our own
+        # request (a NEW for an order we just placed) changes nothing worth an iteration.
+        if not from_ack and (filled or not order.is_live):
             self._notify(order.symbol, order.side)
 
     def forget(self, client_order_id: str) -> None:

@@ -116,10 +116,16 @@ async def _summaries(fleet: Fleet, interval_s: float) -> None:
         book = {
             s: {
                 "bids": sum(
-                    1 for c in fleet.contexts for o in c.state.live_orders(s) if o.side.value == "BUY"
+                    1
+                    for c in fleet.contexts
+                    for o in c.state.live_orders(s)
+                    if o.side.value == "BUY"
                 ),
                 "asks": sum(
-                    1 for c in fleet.contexts for o in c.state.live_orders(s) if o.side.value == "SELL"
+                    1
+                    for c in fleet.contexts
+                    for o in c.state.live_orders(s)
+                    if o.side.value == "SELL"
                 ),
                 "mid": str(fleet.feed.mid(s)),
             }

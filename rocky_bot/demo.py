@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import time
@@ -73,8 +74,9 @@ async def run_sandbox(args: argparse.Namespace) -> int:
                 any_port_if_busy=True,
             )
         )  # fmt: skip
-        await asyncio.wait([daemon, asyncio.ensure_future(fleet.ready.wait())],
-                           return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            [daemon, asyncio.ensure_future(fleet.ready.wait())], return_when=asyncio.FIRST_COMPLETED
+        )
         print(f"status            {fleet.status_url}/status   (rocky-bot status --url ...)")
         result = await daemon
         view.cancel()
@@ -119,5 +121,6 @@ async def live_view(base_url: str, every: float, stop: asyncio.Event, fleet: Fle
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from rocky_bot.cli import run_async
 
-    configure_logging("auto" if sys.stderr.isatty() else "json", "warning")
+    level = os.environ.get("ROCKY_LOG_LEVEL", "warning")
+    configure_logging("auto" if sys.stderr.isatty() else "json", level)
     return run_async(run_sandbox(args))

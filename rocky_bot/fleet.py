@@ -142,9 +142,7 @@ class Fleet:
         # Each account's drift threshold is jittered so a mid move does not requote every
         # maker in the same millisecond (DESIGN.md §3.2: spread the herd, don't race it).
         drift *= 1 + rng.uniform(-s.drift_jitter, s.drift_jitter)
-        timing = LoopTiming(
-            interval, jitter, s.min_sleep_s, s.min_requote_interval_s, s.stagger
-        )
+        timing = LoopTiming(interval, jitter, s.min_sleep_s, s.min_requote_interval_s, s.stagger)
         return MakerLoop(ctx, symbol, timing, Decimal(str(round(drift, 4))))
 
     @staticmethod
@@ -153,6 +151,7 @@ class Fleet:
             for loop in loops:
                 if loop.symbol == symbol and loop.owns(side):  # type: ignore[attr-defined]
                     loop.wake()
+
         return wake
 
     def _on_breaker(self, ctx: AccountContext, transition: Transition) -> None:
@@ -284,7 +283,9 @@ class Fleet:
             feed_task.cancel()
             await asyncio.gather(feed_task, return_exceptions=True)
         await self.feed.close()
-        await asyncio.gather(*(ctx.client.aclose() for ctx in self.contexts), return_exceptions=True)
+        await asyncio.gather(
+            *(ctx.client.aclose() for ctx in self.contexts), return_exceptions=True
+        )
         log.info("fleet_stopped")
 
     async def _flatten_orders(self, ctx: AccountContext) -> None:
@@ -299,8 +300,12 @@ class Fleet:
                 if left == 0:
                     break
             except ExchangeError as exc:
-                log.warning("stop_cancel_failed", account=ctx.account_id, error=str(exc),
-                            attempt=attempt + 1)
+                log.warning(
+                    "stop_cancel_failed",
+                    account=ctx.account_id,
+                    error=str(exc),
+                    attempt=attempt + 1,
+                )
                 await asyncio.sleep(0.2 * (attempt + 1))
         try:
             await upkeep.disarm_deadman()

@@ -13,7 +13,9 @@ class Metrics:
         self.orders_cancelled = Counter(
             "rocky_orders_cancelled", "Orders cancelled", [*labels, "reason"], registry=r
         )
-        self.orders_modified = Counter("rocky_orders_modified", "Orders modified", labels, registry=r)
+        self.orders_modified = Counter(
+            "rocky_orders_modified", "Orders modified", labels, registry=r
+        )
         self.orders_rejected = Counter(
             "rocky_orders_rejected", "Orders rejected", [*labels, "reason"], registry=r
         )
@@ -25,7 +27,9 @@ class Metrics:
             "rocky_api_errors", "REST errors", ["endpoint", "code"], registry=r
         )
         self.used_weight = Gauge("rocky_used_weight_1m", "X-MBX-USED-WEIGHT-1M", registry=r)
-        self.feed_age = Gauge("rocky_feed_age_seconds", "Age of the last mid", ["symbol"], registry=r)
+        self.feed_age = Gauge(
+            "rocky_feed_age_seconds", "Age of the last mid", ["symbol"], registry=r
+        )
         self.feed_reconnects = Gauge("rocky_feed_reconnects", "Feed reconnects", registry=r)
         self.breaker_open = Gauge(
             "rocky_breaker_open", "1 when the account's breaker is open", ["account"], registry=r
@@ -36,7 +40,10 @@ class Metrics:
         self.position_cap = Gauge("rocky_position_cap_usd", "Cap", ["account"], registry=r)
         self.wallet = Gauge("rocky_wallet", "Wallet balance", ["account"], registry=r)
         self.wallet_burn = Gauge(
-            "rocky_wallet_burn_per_day", "Wallet burn rate over the last hour", ["account"], registry=r
+            "rocky_wallet_burn_per_day",
+            "Wallet burn rate over the last hour",
+            ["account"],
+            registry=r,
         )
         self.loop_latency = Histogram(
             "rocky_loop_iteration_seconds", "Loop iteration latency", ["role"], registry=r,

@@ -44,7 +44,9 @@ async def mint_accounts(
     """Create one account per id and credit it; return (id, api key, secret) triples."""
     headers = {"X-Admin-Token": admin_token}
     limits = httpx.Limits(max_connections=8)
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits, timeout=10) as c:
+    async with httpx.AsyncClient(
+        base_url=base_url, headers=headers, limits=limits, timeout=10
+    ) as c:
 
         async def one(account_id: str) -> tuple[str, str, str]:
             created = await _post(c, "/admin/v1/accounts", {"name": account_id})

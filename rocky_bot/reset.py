@@ -30,7 +30,11 @@ class ResetResult:
 
 
 async def reset_account(
-    settings: Settings, keys: KeysFile, account: AccountKeys, governor: WeightGovernor, flatten: bool
+    settings: Settings,
+    keys: KeysFile,
+    account: AccountKeys,
+    governor: WeightGovernor,
+    flatten: bool,
 ) -> ResetResult:
     result = ResetResult(account.account_id)
     client = ExchangeClient(

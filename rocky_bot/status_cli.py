@@ -36,8 +36,10 @@ def render_status(doc: dict) -> str:
     for symbol, f in doc["feed"].items():
         state = "live" if f["live"] else ("stale" if f["stale"] else "paused")
         lines.append(f"feed {symbol}: mid {f['mid']} age {f['age_s']} s {state}")
-    header = f"{'account':<22}{'role':<7}{'breaker':<10}{'orders':>6}  {'wallet':>10}  " \
-             f"{'burn/day':>9}  {'days left':>9}  last error"
+    header = (
+        f"{'account':<22}{'role':<7}{'breaker':<10}{'orders':>6}  {'wallet':>10}  "
+        f"{'burn/day':>9}  {'days left':>9}  last error"
+    )
     lines.append(header)
     for a in doc["accounts"]:
         lines.append(

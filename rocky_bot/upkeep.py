@@ -100,8 +100,10 @@ class AccountUpkeep:
             try:
                 if self._wake.is_set() or now >= next_reconcile:
                     self._wake.clear()
-                    interval = s.reconcile_interval_s if self.ctx.streaming else min(
-                        s.reconcile_interval_s, s.ladder_interval_s
+                    interval = (
+                        s.reconcile_interval_s
+                        if self.ctx.streaming
+                        else min(s.reconcile_interval_s, s.ladder_interval_s)
                     )
                     next_reconcile = now + interval
                     await self.reconcile()
@@ -160,8 +162,12 @@ class AccountUpkeep:
         floor = Decimal(str(self.settings.wallet_seed_usd * self.settings.wallet_warn_share))
         if wallet < floor and not self._warned_wallet:
             self._warned_wallet = True
-            log.warning("wallet_low", wallet=str(wallet), floor=str(floor),
-                        hint="top up with: rocky-bot mint --top-up")
+            log.warning(
+                "wallet_low",
+                wallet=str(wallet),
+                floor=str(floor),
+                hint="top up with: rocky-bot mint --top-up",
+            )
         elif wallet >= floor:
             self._warned_wallet = False
 

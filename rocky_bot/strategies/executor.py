@@ -89,7 +89,9 @@ class Executor:
                 if order is not None and intent.replaces:
                     await self.cancel(intent.symbol, intent.replaces, "replaced")
             else:
-                log.warning("order_rate_limited", account=self.state.account_id, symbol=intent.symbol)
+                log.warning(
+                    "order_rate_limited", account=self.state.account_id, symbol=intent.symbol
+                )
 
     async def cancel(self, symbol: str, client_order_id: str, reason: str) -> None:
         order = await self.client.cancel_order(symbol, client_order_id=client_order_id)

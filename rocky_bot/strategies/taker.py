@@ -51,4 +51,4 @@ class TakerLoop(StrategyLoop):
                 await self.ctx.executor.cancel(self.symbol, quote.client_order_id, reason)
 
     def owns(self, side: Side | None) -> bool:
-        return True
+        return False  # takers keep their own cadence: their fills must not re-trigger them

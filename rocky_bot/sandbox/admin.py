@@ -1,0 +1,89 @@
+"""Onboarding, our own contract (Rocky's key minting is not Binance's), guarded by a token.
+
+    POST /admin/v1/accounts {"name"}            → {"name", "apiKey", "secretKey"}
+    POST /admin/v1/faucet   {"apiKey", "amount"} → {"apiKey", "asset", "balance"}
+
+Header `X-Admin-Token`; wrong or missing → 401. Errors use Binance's body shape so one client
+error path handles everything. Minting a name that exists issues an *additional* key pair for
+that same account (balance and positions kept), so re-running `rocky-bot mint --force` against a
+running sandbox works and keys handed out earlier stay valid.
+"""
+
+from __future__ import annotations
+
+import hmac
+from decimal import Decimal
+
+import structlog
+from pydantic import BaseModel, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from rocky_bot.sandbox.engine import Engine
+from rocky_bot.sandbox.errors import SandboxError
+from rocky_bot.sandbox.grid import fmt_money, to_money
+from rocky_bot.sandbox.rest_gateway import error_response, json_response
+from rocky_bot.sandbox.signing import KeyStore
+
+log = structlog.get_logger()
+
+
+class NewAccount(BaseModel):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+
+
+class Faucet(BaseModel):
+    apiKey: str = Field(min_length=1)  # the contract's field name
+    amount: Decimal = Field(gt=0, le=Decimal("1000000000"))
+
+
+def routes(engine: Engine, keys: KeyStore, admin_token: str) -> list[Route]:
+    def authorized(request: Request) -> bool:
+        given = request.headers.get("X-Admin-Token", "")
+        return hmac.compare_digest(given.encode(), admin_token.encode())
+
+    async def parse(request: Request, model: type[BaseModel]) -> BaseModel:
+        try:
+            return model.model_validate_json(await request.body())
+        except ValidationError as exc:
+            fields = ", ".join(str(e["loc"][0]) for e in exc.errors() if e["loc"]) or "body"
+            raise SandboxError(-1130, f"Invalid data sent for: {fields}.") from None
+
+    def unauthorized() -> Response:
+        return error_response(SandboxError(-2015, "Invalid admin token.", 401))
+
+    async def create_account(request: Request) -> Response:
+        if not authorized(request):
+            return unauthorized()
+        try:
+            body = await parse(request, NewAccount)
+        except SandboxError as err:
+            return error_response(err)
+        assert isinstance(body, NewAccount)
+        engine.open_account(body.name)
+        api_key, secret = keys.mint(body.name)
+        log.info("account_minted", account=body.name)
+        return json_response({"name": body.name, "apiKey": api_key, "secretKey": secret})
+
+    async def faucet(request: Request) -> Response:
+        if not authorized(request):
+            return unauthorized()
+        try:
+            body = await parse(request, Faucet)
+            assert isinstance(body, Faucet)
+            cred = keys.get(body.apiKey)
+            if cred is None:
+                raise SandboxError(-2015, "Invalid API-key, IP, or permissions for action.", 400)
+            balance = engine.credit(cred.account, body.amount)
+        except SandboxError as err:
+            return error_response(err)
+        log.info("account_funded", account=cred.account, amount=str(body.amount))
+        return json_response(
+            {"apiKey": body.apiKey, "asset": engine.asset, "balance": fmt_money(to_money(balance))}
+        )
+
+    return [
+        Route("/admin/v1/accounts", create_account, methods=["POST"]),
+        Route("/admin/v1/faucet", faucet, methods=["POST"]),
+    ]

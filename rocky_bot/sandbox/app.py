@@ -1,0 +1,223 @@
+"""The sandbox exchange assembled: engine + REST + websockets + price driver on one port.
+
+    exchange = SandboxExchange(SandboxConfig(port=0, seed=1))
+    await exchange.start()          # uvicorn in *this* event loop; real port in base_url
+    ...                             # exchange.engine / .prices / .market / .users for direct use
+    await exchange.stop()           # idempotent
+
+The embedding process owns the signals: uvicorn's own SIGINT/SIGTERM capture is switched off so
+`rocky-bot sandbox` (and tests) decide when to stop. Websocket routing: `/ws/<listenKey>` and
+`/private/ws?listenKey=` are the user data stream; every other `/ws/...`, `/stream`,
+`/public/...` and `/market/...` path is the market data stream (stream names contain '@',
+listenKeys never do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import Callable, Iterator
+
+import structlog
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from rocky_bot.sandbox import admin, rest_account, rest_public, rest_trade, userdata
+from rocky_bot.sandbox.config import SandboxConfig
+from rocky_bot.sandbox.engine import Engine, wall_clock_ms
+from rocky_bot.sandbox.errors import SandboxError
+from rocky_bot.sandbox.market import MarketStreams
+from rocky_bot.sandbox.prices import PriceDriver, Tick
+from rocky_bot.sandbox.rest_gateway import FaultHooks, FaultMiddleware, Gateway, error_response
+from rocky_bot.sandbox.signing import KeyStore
+
+log = structlog.get_logger()
+
+LISTEN_KEY_EXPIRY_EVERY_MS = 1000
+STOP_TIMEOUT_S = 5.0
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its signal capture: the host process decides when the sandbox stops."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class SandboxExchange:
+    def __init__(
+        self, config: SandboxConfig, *, clock_ms: Callable[[], int] = wall_clock_ms
+    ) -> None:
+        self.config = config
+        self.clock_ms = clock_ms
+        self.admin_token = config.admin_token or secrets.token_hex(16)
+        self.faults = FaultHooks()  # the fault-injection seam: replace with a subclass
+        self.keys = KeyStore()
+        self.users = userdata.UserData(clock_ms)
+        self.engine = Engine(
+            config.symbols,
+            margin_asset=config.margin_asset,
+            maker_fee=config.maker_fee,
+            taker_fee=config.taker_fee,
+            default_leverage=config.default_leverage,
+            clock_ms=clock_ms,
+            sink=self.users,
+        )
+        self.gateway = Gateway(
+            self.keys,
+            weight_limit_per_min=config.weight_limit_per_min,
+            order_limit_per_10s=config.order_limit_per_10s,
+            order_limit_per_min=config.order_limit_per_min,
+            recv_window_default=config.recv_window_default,
+            clock_ms=clock_ms,
+            faults=lambda: self.faults,
+        )
+        self.market = MarketStreams()
+        self.prices = PriceDriver(
+            {s.symbol: s.start_price for s in config.symbols},
+            {s.symbol: s.tick_size for s in config.symbols},
+            annual_vol=config.annual_vol,
+            msgs_per_s=config.msgs_per_s,
+            on_tick=self._on_tick,
+            seed=config.seed,
+            replay_path=config.replay_path,
+        )
+        self.app = Starlette(
+            routes=self._routes(),
+            exception_handlers={404: _http_error, 405: _http_error},
+            middleware=[Middleware(FaultMiddleware, hooks=lambda: self.faults)],
+        )
+        self.base_url = ""
+        self.ws_url = ""
+        self._server: _EmbeddedServer | None = None
+        self._serve_task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopped = False
+
+    # -- lifecycle ----------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._server is not None:
+            raise RuntimeError("sandbox already started")
+        uv_config = uvicorn.Config(
+            self.app,
+            host=self.config.host,
+            port=self.config.port,
+            log_level="warning",
+            lifespan="off",
+            ws="websockets-sansio",
+            timeout_graceful_shutdown=STOP_TIMEOUT_S,
+        )
+        self._server = server = _EmbeddedServer(uv_config)
+        self._serve_task = asyncio.create_task(server.serve(), name="sandbox_http")
+        while not server.started:
+            if self._serve_task.done():
+                self._serve_task.result()  # raises the bind error, if any
+                raise RuntimeError("sandbox server exited during startup")
+            await asyncio.sleep(0.005)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        self.base_url = f"http://{self.config.host}:{port}"
+        self.ws_url = f"ws://{self.config.host}:{port}"
+        self._tasks = [
+            asyncio.create_task(self.prices.run(), name="sandbox_prices"),
+            asyncio.create_task(self._housekeeping(), name="sandbox_housekeeping"),
+        ]
+        log.info("sandbox_started", base_url=self.base_url, symbols=list(self.engine.grids))
+
+    async def stop(self) -> None:
+        """Stop prices, end sockets and the HTTP server. Safe to call twice or before start."""
+        if self._stopped or self._server is None:
+            self._stopped = True
+            return
+        self._stopped = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.users.close_all()
+        self._server.should_exit = True
+        assert self._serve_task is not None
+        try:
+            await asyncio.wait_for(asyncio.shield(self._serve_task), STOP_TIMEOUT_S + 1)
+        except TimeoutError:
+            self._server.force_exit = True
+            self._serve_task.cancel()
+            await asyncio.gather(self._serve_task, return_exceptions=True)
+        log.info("sandbox_stopped", base_url=self.base_url)
+
+    def _on_tick(self, tick: Tick) -> None:
+        self.engine.set_mark(tick.symbol, tick.mid)
+        self.market.publish(tick)
+
+    async def _housekeeping(self) -> None:
+        """Dead-man switches every `countdown_poll_ms`; listenKey expiry once a second.
+
+        Also re-reads the driver's mid into the mark: while the feed is frozen (a fault) no tick
+        arrives, but the market keeps moving and margin must follow it.
+        """
+        period_s = self.config.countdown_poll_ms / 1000
+        last_expiry = 0
+        while True:
+            now = self.clock_ms()
+            for symbol in self.engine.grids:
+                self.engine.set_mark(symbol, self.prices.mid(symbol))
+            self.engine.expire_countdowns(now)
+            if now - last_expiry >= LISTEN_KEY_EXPIRY_EVERY_MS:
+                self.users.expire(now)
+                last_expiry = now
+            await asyncio.sleep(period_s)
+
+    # -- routing ------------------------------------------------------------------------
+    def _routes(self) -> list[BaseRoute]:
+        gw = self.gateway
+        http: list[BaseRoute] = [
+            *rest_public.routes(gw, self.engine, self.config),
+            *rest_trade.routes(gw, self.engine),
+            *rest_account.routes(gw, self.engine),
+            *userdata.routes(gw, self.users),
+            *admin.routes(self.engine, self.keys, self.admin_token),
+        ]
+        ws: list[BaseRoute] = [
+            WebSocketRoute("/ws", self._raw_market),
+            WebSocketRoute("/ws/{rest:path}", self._ws_path),
+            WebSocketRoute("/private/ws", self._private),
+            WebSocketRoute("/private/ws/{rest:path}", self._private),
+        ]
+        for prefix in ("", "/public", "/market"):
+            ws.append(WebSocketRoute(f"{prefix}/stream", self._combined_market))
+            if prefix:
+                ws.append(WebSocketRoute(f"{prefix}/ws", self._raw_market))
+                ws.append(WebSocketRoute(f"{prefix}/ws/{{rest:path}}", self._raw_market))
+        return http + ws
+
+    async def _ws_path(self, websocket: WebSocket) -> None:
+        rest: str = websocket.path_params["rest"]
+        if "@" not in rest and "/" not in rest and len(rest) == userdata.LISTEN_KEY_LENGTH:
+            await self.users.handle(websocket, rest, websocket.query_params.get("events"))
+        else:
+            await self._raw_market(websocket)
+
+    async def _private(self, websocket: WebSocket) -> None:
+        key = websocket.path_params.get("rest") or websocket.query_params.get("listenKey") or ""
+        await self.users.handle(websocket, key, websocket.query_params.get("events"))
+
+    async def _raw_market(self, websocket: WebSocket) -> None:
+        rest = websocket.path_params.get("rest")
+        await self.market.handle(websocket, rest.split("/") if rest else None, False)
+
+    async def _combined_market(self, websocket: WebSocket) -> None:
+        streams = websocket.query_params.get("streams")
+        await self.market.handle(websocket, streams.split("/") if streams else None, True)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths and methods still answer in Binance's JSON error shape."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    msg = f"{request.method} {request.url.path} is not a known endpoint."
+    return error_response(SandboxError(-1000, msg, status))

@@ -1,0 +1,91 @@
+"""What a sandbox exchange is made of: its symbols, fees, limits and network address.
+
+Everything here is a frozen value so one object describes a whole run and can be logged (it holds
+no secret: the admin token is only a *requested* token; the live one is on `SandboxExchange`).
+Prices, sizes and fee rates are `Decimal` because the engine turns them into exact integer grids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolSpec:
+    """One perpetual contract: its grid (tick/step), filters and where its synthetic mid starts.
+
+    `price_precision` / `quantity_precision` are Binance's `pricePrecision`/`quantityPrecision`:
+    the most decimals a request may carry (-1111 beyond), and the decimals responses are formatted
+    with. Like Binance's BTCUSDT (tick 0.10, pricePrecision 2) they may exceed the tick's decimals,
+    which is what makes -4014/-4023 (on precision, off grid) distinct from -1111.
+    """
+
+    symbol: str
+    base_asset: str
+    start_price: Decimal
+    tick_size: Decimal
+    step_size: Decimal
+    min_qty: Decimal
+    min_notional: Decimal
+    price_precision: int
+    quantity_precision: int
+    max_qty: Decimal = Decimal("1000")
+    max_price: Decimal = Decimal("4529764")
+    min_price: Decimal | None = None  # None → one tick
+
+
+BTCUSDT = SymbolSpec(
+    symbol="BTCUSDT",
+    base_asset="BTC",
+    start_price=Decimal("95000"),
+    tick_size=Decimal("0.1"),
+    step_size=Decimal("0.0001"),
+    min_qty=Decimal("0.0001"),
+    min_notional=Decimal("5"),
+    price_precision=2,
+    quantity_precision=4,
+)
+
+ETHUSDT = SymbolSpec(
+    symbol="ETHUSDT",
+    base_asset="ETH",
+    start_price=Decimal("3500"),
+    tick_size=Decimal("0.01"),
+    step_size=Decimal("0.001"),
+    min_qty=Decimal("0.001"),
+    min_notional=Decimal("5"),
+    price_precision=2,
+    quantity_precision=3,
+    max_qty=Decimal("10000"),
+    max_price=Decimal("306177"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxConfig:
+    """One sandbox run. `port=0` binds an ephemeral port (read the real one from `base_url`)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    admin_token: str | None = None  # None → a random token is generated at start
+    symbols: tuple[SymbolSpec, ...] = (BTCUSDT, ETHUSDT)
+    margin_asset: str = "USDT"  # also the quote asset: Binance clients expect them equal
+    annual_vol: float = 0.6  # handed to the price driver only; the engine never sees a float
+    msgs_per_s: float = 20.0  # per symbol
+    replay_path: str | None = None
+    maker_fee: Decimal = Decimal("0.0002")
+    taker_fee: Decimal = Decimal("0.0005")
+    default_leverage: int = 20
+    weight_limit_per_min: int = 2400
+    order_limit_per_10s: int = 300
+    order_limit_per_min: int = 1200
+    recv_window_default: int = 5000
+    seed: int | None = None
+    countdown_poll_ms: int = 100
+
+    def symbol(self, name: str) -> SymbolSpec:
+        for spec in self.symbols:
+            if spec.symbol == name:
+                return spec
+        raise KeyError(name)

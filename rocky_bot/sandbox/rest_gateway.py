@@ -1,0 +1,262 @@
+"""What every REST call goes through: weight, authentication, order counts, errors, headers.
+
+Endpoints are declared as `Endpoint(handler, security, weight, orders)`; the gateway turns them
+into Starlette routes whose wrapper does, in Binance's order: IP weight (429 -1003 past the
+limit), API key (-2014/-2015, HTTP 401), signature and timestamp for SIGNED calls (-1102, -1022,
+-1021), the account's order counters (-1015), then the handler. Handlers are synchronous and
+return JSON-able values or raise `SandboxError`; every answer is `application/json`.
+
+Fault injection seam: `FaultHooks`. `FaultMiddleware` asks `before_request` before routing (so a
+hook can delay, fail, time out or rate-limit any HTTP request), the signed-request clock check
+adds `clock_skew_ms()`, and order handlers ask `reject_order()`. The defaults do nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import parse_qsl
+
+import structlog
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from rocky_bot.sandbox import errors
+from rocky_bot.sandbox.errors import SandboxError
+from rocky_bot.sandbox.rest_limits import OrderCounter, WeightMeter
+from rocky_bot.sandbox.signing import KeyStore, signature_matches, signed_payload
+
+log = structlog.get_logger()
+
+MAX_RECV_WINDOW = 60_000
+ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+
+
+class FaultHooks:
+    """Seam for fault injection (latency, 5xx, timeouts, 429/418, clock skew, margin rejects)."""
+
+    async def before_request(self, scope: Scope) -> Response | None:
+        """Return a response to answer instead of the endpoint (may sleep first); None = pass."""
+        return None
+
+    def clock_skew_ms(self) -> int:
+        """Added to the server's clock for /time and for the recvWindow check."""
+        return 0
+
+    def reject_order(self, account: str) -> SandboxError | None:
+        """An error to answer a new order with (e.g. a forced -2019), or None."""
+        return None
+
+
+class FaultMiddleware:
+    """Pure ASGI middleware: consults the current hooks before any HTTP request is routed."""
+
+    def __init__(self, app: ASGIApp, hooks: Callable[[], FaultHooks]) -> None:
+        self.app = app
+        self.hooks = hooks
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            response = await self.hooks().before_request(scope)
+            if response is not None:
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    content = json.dumps(body, separators=(",", ":"))
+    return Response(content, status, headers=headers, media_type="application/json")
+
+
+def error_response(err: SandboxError, headers: dict[str, str] | None = None) -> Response:
+    return json_response(err.body(), err.http_status, headers)
+
+
+class Call:
+    """One request's merged parameters (query wins over body) and who made it."""
+
+    __slots__ = ("account", "ip", "now_ms", "params")
+
+    def __init__(self, params: dict[str, str], account: str | None, now_ms: int, ip: str) -> None:
+        self.params = params
+        self.account = account
+        self.now_ms = now_ms
+        self.ip = ip
+
+    @property
+    def who(self) -> str:
+        assert self.account is not None, "endpoint declared without authentication"
+        return self.account
+
+    def opt(self, name: str) -> str | None:
+        value = self.params.get(name)
+        return value if value else None
+
+    def req(self, name: str) -> str:
+        value = self.params.get(name)
+        if not value:
+            raise errors.missing(name)
+        return value
+
+    def decimal(self, name: str, required: bool = True) -> Decimal | None:
+        raw = self.req(name) if required else self.opt(name)
+        if raw is None:
+            return None
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            raise errors.illegal(name) from None
+        if not value.is_finite():
+            raise errors.illegal(name)
+        return value
+
+    def integer(self, name: str, default: int | None = None) -> int | None:
+        raw = self.opt(name)
+        if raw is None:
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise errors.illegal(name) from None
+
+    def flag(self, name: str) -> bool:
+        raw = self.opt(name)
+        if raw is None:
+            return False
+        if raw.lower() not in ("true", "false"):
+            raise errors.invalid_data(name)
+        return raw.lower() == "true"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    handler: Callable[[Call], Any]
+    security: str = "NONE"  # NONE | API_KEY | SIGNED
+    weight: int | Callable[[Call], int] = 1
+    orders: tuple[int, int] = (0, 0)  # counts on the account's 10 s and 1 min order limits
+
+
+class Gateway:
+    def __init__(
+        self,
+        keys: KeyStore,
+        *,
+        weight_limit_per_min: int,
+        order_limit_per_10s: int,
+        order_limit_per_min: int,
+        recv_window_default: int,
+        clock_ms: Callable[[], int],
+        faults: Callable[[], FaultHooks],
+    ) -> None:
+        self.keys = keys
+        self.weights = WeightMeter(weight_limit_per_min)
+        self.orders = OrderCounter(order_limit_per_10s, order_limit_per_min)
+        self.recv_window_default = recv_window_default
+        self.clock_ms = clock_ms
+        self.faults = faults
+
+    def server_time_ms(self) -> int:
+        return self.clock_ms() + self.faults().clock_skew_ms()
+
+    def route(self, path: str, **methods: Endpoint) -> Route:
+        async def endpoint(request: Request) -> Response:
+            return await self.dispatch(request, methods)
+
+        # Every method reaches `dispatch`, which answers unknown ones in Binance's JSON shape.
+        return Route(path, endpoint, name=path, methods=ALL_METHODS)
+
+    async def dispatch(self, request: Request, methods: dict[str, Endpoint]) -> Response:
+        ep = methods.get(request.method)
+        if ep is None:
+            msg = f"Method {request.method} is not allowed on {request.url.path}."
+            return error_response(SandboxError(-1000, msg, 405))
+        query = request.scope["query_string"].decode("latin-1")
+        body = "" if request.method in ("GET", "HEAD") else (await request.body()).decode()
+        params = dict(parse_qsl(body, keep_blank_values=True))
+        params.update(parse_qsl(query, keep_blank_values=True))
+        now = self.clock_ms()
+        ip = request.client.host if request.client else "unknown"
+        call = Call(params, None, now, ip)
+        headers: dict[str, str] = {}
+        try:
+            weight = ep.weight(call) if callable(ep.weight) else ep.weight
+            admitted, used, retry = self.weights.admit(ip, weight, now)
+            headers["X-MBX-USED-WEIGHT-1M"] = str(used)
+            if not admitted:
+                headers["Retry-After"] = str(retry)
+                limit = self.weights.limit
+                raise SandboxError(
+                    -1003,
+                    f"Too many requests; current limit is {limit} requests per minute. "
+                    "Please use the websocket for live updates to avoid polling the API.",
+                    429,
+                )
+            if ep.security != "NONE":
+                call.account = self._authenticate(request, ep.security, call, query, body)
+            if ep.orders != (0, 0):
+                self._count_orders(call.who, ep.orders, now, headers)
+            result = ep.handler(call)
+        except SandboxError as err:
+            return error_response(err, headers)
+        except Exception:
+            log.exception("sandbox_request_failed", path=request.url.path)
+            err = SandboxError(
+                -1000, "An unknown error occurred while processing the request.", 500
+            )
+            return error_response(err, headers)
+        return json_response(result, 200, headers)
+
+    def _authenticate(
+        self, request: Request, security: str, call: Call, query: str, body: str
+    ) -> str:
+        api_key = request.headers.get("X-MBX-APIKEY")
+        if not api_key:
+            raise SandboxError(-2014, "API-key format invalid.", 401)
+        cred = self.keys.get(api_key)
+        if cred is None:
+            raise SandboxError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+        if security == "SIGNED":
+            payload, signature = signed_payload(query, body)
+            if not signature:
+                raise errors.missing("signature")
+            timestamp = call.integer("timestamp")
+            if timestamp is None:
+                raise errors.missing("timestamp")
+            window = call.integer("recvWindow", self.recv_window_default)
+            assert window is not None
+            if window <= 0 or window > MAX_RECV_WINDOW:
+                raise SandboxError(-1131, "recvWindow must be less than 60000")
+            if not signature_matches(cred.secret, payload, signature):
+                raise SandboxError(-1022, "Signature for this request is not valid.")
+            server = self.server_time_ms()
+            if timestamp >= server + 1000:
+                raise SandboxError(
+                    -1021, "Timestamp for this request was 1000ms ahead of the server's time."
+                )
+            if server - timestamp > window:
+                raise SandboxError(
+                    -1021, "Timestamp for this request is outside of the recvWindow."
+                )
+        return cred.account
+
+    def _count_orders(
+        self, account: str, counts: tuple[int, int], now: int, headers: dict[str, str]
+    ) -> None:
+        admitted, used_10s, used_1m, retry = self.orders.admit(account, *counts, now)
+        headers["X-MBX-ORDER-COUNT-10S"] = str(used_10s)
+        headers["X-MBX-ORDER-COUNT-1M"] = str(used_1m)
+        if not admitted:
+            headers["Retry-After"] = str(retry)
+            limit_10s, limit_1m = self.orders.limits
+            raise SandboxError(
+                -1015,
+                f"Too many new orders; current limit is {limit_10s} orders per 10 SECOND "
+                f"and {limit_1m} orders per MINUTE.",
+                429,
+            )

@@ -1,0 +1,94 @@
+"""Rolling-window counters behind Binance's rate-limit headers and 429s.
+
+Request weight is counted per client IP over a rolling minute (`X-MBX-USED-WEIGHT-1M`), new
+orders per account over 10 s and 1 min (`X-MBX-ORDER-COUNT-10S` / `-1M`). Counts are kept in
+one-second buckets, so each request costs O(1) amortized however busy the window is.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+
+class RollingCount:
+    """Σ of amounts added in the last `window_s` seconds, bucketed per second."""
+
+    __slots__ = ("_buckets", "_total", "window_s")
+
+    def __init__(self, window_s: int) -> None:
+        self.window_s = window_s
+        self._buckets: deque[list[int]] = deque()  # [second, amount]
+        self._total = 0
+
+    def used(self, now_s: int) -> int:
+        horizon = now_s - self.window_s
+        buckets = self._buckets
+        while buckets and buckets[0][0] <= horizon:
+            self._total -= buckets.popleft()[1]
+        return self._total
+
+    def add(self, now_s: int, amount: int) -> int:
+        self.used(now_s)
+        if amount:
+            if self._buckets and self._buckets[-1][0] == now_s:
+                self._buckets[-1][1] += amount
+            else:
+                self._buckets.append([now_s, amount])
+            self._total += amount
+        return self._total
+
+    def retry_after_s(self, now_s: int) -> int:
+        """Seconds until the oldest counted second leaves the window (at least 1)."""
+        if not self._buckets:
+            return 1
+        return max(1, self._buckets[0][0] + self.window_s - now_s)
+
+
+class WeightMeter:
+    """Request weight per client IP over a rolling minute."""
+
+    def __init__(self, limit_per_min: int) -> None:
+        self.limit = limit_per_min
+        self._per_ip: dict[str, RollingCount] = {}
+
+    def admit(self, ip: str, weight: int, now_ms: int) -> tuple[bool, int, int]:
+        """Count `weight` unless it would pass the limit → (admitted, used, retry_after_s).
+
+        A refused request is not counted, so a client that waits Retry-After gets back in.
+        """
+        counter = self._per_ip.get(ip)
+        if counter is None:
+            counter = self._per_ip[ip] = RollingCount(60)
+        now_s = now_ms // 1000
+        used = counter.used(now_s)
+        if used + weight > self.limit:
+            return False, used, counter.retry_after_s(now_s)
+        return True, counter.add(now_s, weight), 0
+
+
+class OrderCounter:
+    """New orders per account over 10 s and 1 min (Binance's ORDERS rate limits)."""
+
+    def __init__(self, limit_10s: int, limit_1m: int) -> None:
+        self.limits = (limit_10s, limit_1m)
+        self._per_account: dict[str, tuple[RollingCount, RollingCount]] = {}
+
+    def admit(
+        self, account: str, count_10s: int, count_1m: int, now_ms: int
+    ) -> tuple[bool, int, int, int]:
+        """→ (admitted, used_10s, used_1m, retry_after_s); refused orders are not counted.
+
+        The two windows take different counts because Binance charges a batch of 5 as 5 on the
+        10-second limit but 1 on the minute limit.
+        """
+        pair = self._per_account.get(account)
+        if pair is None:
+            pair = self._per_account[account] = (RollingCount(10), RollingCount(60))
+        now_s = now_ms // 1000
+        short, long = pair
+        used_short, used_long = short.used(now_s), long.used(now_s)
+        if used_short + count_10s > self.limits[0]:
+            return False, used_short, used_long, short.retry_after_s(now_s)
+        if used_long + count_1m > self.limits[1]:
+            return False, used_short, used_long, long.retry_after_s(now_s)
+        return True, short.add(now_s, count_10s), long.add(now_s, count_1m), 0

@@ -1,0 +1,173 @@
+"""Signed trading endpoints: order POST/GET/DELETE/PUT, openOrders, allOpenOrders, batchOrders,
+countdownCancelAll. Thin: parse parameters, call the engine, render its snapshot."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.routing import Route
+
+from rocky_bot.sandbox import errors, rest_render
+from rocky_bot.sandbox.engine import Engine
+from rocky_bot.sandbox.errors import SandboxError
+from rocky_bot.sandbox.orders import OrderRequest, OrderView
+from rocky_bot.sandbox.rest_gateway import Call, Endpoint, Gateway
+
+MAX_BATCH = 5
+SIGNED = "SIGNED"
+
+
+def parse_order(call: Call) -> OrderRequest:
+    side, order_type = call.req("side"), call.req("type")
+    if call.opt("positionSide") not in (None, "BOTH"):
+        raise SandboxError(-4061, "Order's position side does not match user's setting.")
+    if call.flag("closePosition"):
+        raise errors.not_required("closePosition")
+    if order_type == "LIMIT":
+        call.req("timeInForce")
+    quantity = call.decimal("quantity")
+    assert quantity is not None
+    return OrderRequest(
+        symbol=call.req("symbol"),
+        side=side,
+        type=order_type,
+        quantity=quantity,
+        price=call.decimal("price", required=order_type == "LIMIT"),
+        time_in_force=call.opt("timeInForce"),
+        reduce_only=call.flag("reduceOnly"),
+        client_order_id=call.opt("newClientOrderId"),
+    )
+
+
+def _ids(call: Call) -> tuple[int | None, str | None]:
+    order_id, client_id = call.integer("orderId"), call.opt("origClientOrderId")
+    if order_id is None and client_id is None:
+        raise errors.missing("orderId")
+    return order_id, client_id
+
+
+def _as_params(item: Any) -> dict[str, str]:
+    """One batchOrders element: JSON values back to the strings a query would carry."""
+    if not isinstance(item, dict):
+        raise errors.invalid_data("batchOrders")
+    out = {}
+    for key, value in item.items():
+        out[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
+    return out
+
+
+def _json_list(call: Call, name: str) -> list[Any]:
+    try:
+        items = json.loads(call.req(name))
+    except json.JSONDecodeError:
+        raise errors.invalid_data(name) from None
+    if not isinstance(items, list) or not items or len(items) > MAX_BATCH:
+        raise errors.invalid_data(name)
+    return items
+
+
+def routes(gw: Gateway, engine: Engine) -> list[Route]:
+    def ack_or_result(call: Call, view: OrderView) -> dict[str, Any]:
+        resp_type = call.opt("newOrderRespType") or "ACK"
+        if resp_type not in ("ACK", "RESULT"):
+            raise errors.invalid_data("newOrderRespType")
+        return rest_render.order(view, ack=resp_type == "ACK")
+
+    def place(call: Call) -> dict[str, Any]:
+        rejection = gw.faults().reject_order(call.who)
+        if rejection is not None:
+            raise rejection
+        return ack_or_result(call, engine.submit(call.who, parse_order(call)))
+
+    def query(call: Call) -> dict[str, Any]:
+        order_id, client_id = _ids(call)
+        view = engine.query(call.who, call.req("symbol"), order_id, client_id)
+        return rest_render.order(view, with_time=True)
+
+    def query_open(call: Call) -> dict[str, Any]:
+        view = engine.query(call.who, call.req("symbol"), *_ids(call))
+        if not view.is_live:
+            raise errors.rejected(errors.UNKNOWN_ORDER)
+        return rest_render.order(view, with_time=True)
+
+    def cancel(call: Call) -> dict[str, Any]:
+        order_id, client_id = _ids(call)
+        return rest_render.order(engine.cancel(call.who, call.req("symbol"), order_id, client_id))
+
+    def modify(call: Call) -> dict[str, Any]:
+        order_id, client_id = _ids(call)
+        quantity, price = call.decimal("quantity"), call.decimal("price")
+        assert quantity is not None and price is not None
+        view = engine.modify(
+            call.who, call.req("symbol"), side=call.req("side"), quantity=quantity, price=price,
+            order_id=order_id, client_id=client_id,
+        )  # fmt: skip
+        return rest_render.order(view)
+
+    def open_orders(call: Call) -> list[dict[str, Any]]:
+        views = engine.open_orders(call.who, call.opt("symbol"))
+        return [rest_render.order(v, with_time=True) for v in views]
+
+    def cancel_all(call: Call) -> dict[str, Any]:
+        engine.cancel_all(call.who, call.req("symbol"))
+        return {"code": 200, "msg": "The operation of cancel all open order is done."}
+
+    def batch_place(call: Call) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        for item in _json_list(call, "batchOrders"):
+            try:
+                one = Call(_as_params(item), call.account, call.now_ms, call.ip)
+                results.append(place(one))
+            except SandboxError as err:
+                results.append(err.body())
+        return results
+
+    def batch_cancel(call: Call) -> list[dict[str, Any]]:
+        symbol = call.req("symbol")
+        if call.opt("orderIdList"):
+            try:
+                targets = [(int(i), None) for i in _json_list(call, "orderIdList")]
+            except (TypeError, ValueError):
+                raise errors.invalid_data("orderIdList") from None
+        else:
+            targets = [(None, str(c)) for c in _json_list(call, "origClientOrderIdList")]
+        results: list[dict[str, Any]] = []
+        for order_id, client_id in targets:
+            try:
+                results.append(
+                    rest_render.order(engine.cancel(call.who, symbol, order_id, client_id))
+                )
+            except SandboxError as err:
+                results.append(err.body())
+        return results
+
+    def countdown(call: Call) -> dict[str, Any]:
+        symbol = call.req("symbol")
+        countdown_ms = call.integer("countdownTime")
+        if countdown_ms is None:
+            raise errors.missing("countdownTime")
+        engine.countdown_cancel_all(call.who, symbol, countdown_ms)
+        return {"symbol": symbol, "countdownTime": str(countdown_ms)}
+
+    def open_weight(call: Call) -> int:
+        return 1 if call.opt("symbol") else 40
+
+    return [
+        gw.route(
+            "/fapi/v1/order",
+            POST=Endpoint(place, SIGNED, weight=0, orders=(1, 1)),
+            GET=Endpoint(query, SIGNED),
+            DELETE=Endpoint(cancel, SIGNED),
+            PUT=Endpoint(modify, SIGNED, weight=0, orders=(1, 1)),
+        ),
+        gw.route("/fapi/v1/openOrder", GET=Endpoint(query_open, SIGNED)),
+        gw.route("/fapi/v1/openOrders", GET=Endpoint(open_orders, SIGNED, weight=open_weight)),
+        gw.route("/fapi/v1/allOpenOrders", DELETE=Endpoint(cancel_all, SIGNED)),
+        gw.route(
+            "/fapi/v1/batchOrders",
+            POST=Endpoint(batch_place, SIGNED, weight=5, orders=(5, 1)),
+            DELETE=Endpoint(batch_cancel, SIGNED),
+        ),
+        gw.route("/fapi/v1/countdownCancelAll", POST=Endpoint(countdown, SIGNED, weight=10)),
+    ]
