@@ -96,8 +96,12 @@ async def open_orders_left(exchange: SandboxExchange) -> int:
 
 async def live_view(base_url: str, every: float, stop: asyncio.Event, fleet: Fleet) -> None:
     async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
-        while not stop.is_set():
-            await asyncio.sleep(every)
+        while True:
+            try:  # a view printed while stopping would show the book being emptied
+                await asyncio.wait_for(stop.wait(), every)
+                return
+            except TimeoutError:
+                pass
             lines = [time.strftime("%H:%M:%S")]
             for symbol in ("BTCUSDT", "ETHUSDT"):
                 try:

@@ -68,6 +68,7 @@ class Executor:
         metrics: Metrics,
         role: str,
         on_margin_reject: Callable[[], None],
+        on_success: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
         self.state = state
@@ -76,9 +77,14 @@ class Executor:
         self._metrics = metrics
         self._labels = {"account": state.account_id, "role": role}
         self._on_margin_reject = on_margin_reject
+        #: An order request the exchange accepted: what closes a half-open breaker.
+        self._on_success = on_success or (lambda: None)
+        #: True while the order-rate guard is holding intents back (logged once per episode).
+        self.throttled = False
 
     async def execute(self, intents: list[Intent]) -> None:
         """Run intents in order; cancels always run, new orders only within the rate guard."""
+        was_throttled, self.throttled = self.throttled, False
         for intent in intents:
             if isinstance(intent, Cancel):
                 await self.cancel(intent.symbol, intent.client_order_id, intent.reason)
@@ -95,6 +101,7 @@ class Executor:
 
     async def cancel(self, symbol: str, client_order_id: str, reason: str) -> None:
         order = await self.client.cancel_order(symbol, client_order_id=client_order_id)
+        self._on_success()
         tracked = self.state.orders.get(client_order_id)
         if order is not None:
             self.state.apply_order(order, from_ack=True)
@@ -129,6 +136,7 @@ class Executor:
             self.state.end_place(cid, None)
             raise
         self.state.end_place(cid, order)
+        self._on_success()
         self._metrics.orders_placed.labels(**self._labels).inc()
         log.info(
             "order_placed", symbol=place.symbol, side=place.side.value, price=str(place.price),
@@ -139,7 +147,10 @@ class Executor:
 
     async def _modify(self, modify: Modify) -> None:
         tracked = self.state.orders.get(modify.client_order_id)
-        if tracked is None or tracked.order_id is None or not self._guard.allow():
+        if tracked is None or tracked.order_id is None:
+            return
+        if not self._guard.allow():
+            self.throttled = True
             return
         try:
             order = await self.client.modify_order(
@@ -157,6 +168,7 @@ class Executor:
             await self.cancel(modify.symbol, modify.client_order_id, "modify_rejected")
             return
         self.state.apply_order(order, from_ack=True)
+        self._on_success()
         self._metrics.orders_modified.labels(**self._labels).inc()
         log.info(
             "order_modified", symbol=modify.symbol, side=modify.side.value,

@@ -53,6 +53,8 @@ class StrategyLoop(ABC):
         self.last_iteration_at: float | None = None
         self.started_at: float | None = None
         self.last_iteration_s = 0.0
+        #: Called after each iteration (the fleet feeds its latency histogram from it).
+        self.on_iteration: Callable[[StrategyLoop], None] | None = None
 
     @property
     def name(self) -> str:
@@ -86,6 +88,8 @@ class StrategyLoop(ABC):
             self.iterations += 1
             self.last_iteration_at = self._clock()
             self.last_iteration_s = self.last_iteration_at - started
+            if self.on_iteration is not None:
+                self.on_iteration(self)
             await self._wait(self.next_delay())
             # A minimum gap between iterations, so a flapping mid cannot thrash the exchange;
             # measured from the last start, so a wake-up after a quiet spell is not delayed.

@@ -12,7 +12,13 @@ import structlog
 from rocky_bot.exchange.models import Side
 from rocky_bot.strategies.context import AccountContext
 from rocky_bot.strategies.loop import LoopTiming, StrategyLoop
-from rocky_bot.strategies.quoting import MakerInputs, band, decide_maker_side, order_exceeds_cap
+from rocky_bot.strategies.quoting import (
+    MakerInputs,
+    band,
+    decide_maker_side,
+    decide_unwind,
+    order_exceeds_cap,
+)
 
 log = structlog.get_logger()
 
@@ -29,6 +35,10 @@ class MakerLoop(StrategyLoop):
         self.ctx = ctx
         self.role = ctx.spec.role.value
         self.sides = ctx.spec.sides()
+        # A ladder also rests a reduce-only unwind order on the other side while it holds
+        # inventory (quoting.decide_unwind); the anchor quotes both sides anyway.
+        self.unwind_side = ctx.spec.side.opposite if ctx.spec.side is not None else None
+        self.all_sides = self.sides + ((self.unwind_side,) if self.unwind_side else ())
         self.drift_bps = drift_bps
         self.qty = ctx.qty(symbol)
         self._bands: list[object] = []
@@ -49,22 +59,22 @@ class MakerLoop(StrategyLoop):
         self._warn_if_cap_below_order(mid)
         await ctx.ensure_fresh_position(self.symbol)
         intents = []
-        for side in self.sides:
-            intents += decide_maker_side(
-                MakerInputs(
-                    symbol=self.symbol,
-                    side=side,
-                    mid=mid,
-                    rules=ctx.rules[self.symbol],
-                    qty=self.qty,
-                    offset_bps=ctx.spec.offset_bps,
-                    drift_bps=self.drift_bps,
-                    cap_usd=ctx.cap,
-                    exposure=ctx.state.exposure(self.symbol),
-                    live=ctx.state.live_quotes(self.symbol, side),
-                    can_modify=ctx.can_modify(),
-                )
+        for side in self.all_sides:
+            inputs = MakerInputs(
+                symbol=self.symbol,
+                side=side,
+                mid=mid,
+                rules=ctx.rules[self.symbol],
+                qty=self.qty,
+                offset_bps=ctx.spec.offset_bps,
+                drift_bps=self.drift_bps,
+                cap_usd=ctx.cap,
+                exposure=ctx.state.exposure(self.symbol),
+                live=ctx.state.live_quotes(self.symbol, side),
+                can_modify=ctx.can_modify(),
             )
+            decide = decide_unwind if side is self.unwind_side else decide_maker_side
+            intents += decide(inputs)
         if intents:
             await ctx.executor.execute(intents)
         self._watch_bands()
@@ -74,19 +84,21 @@ class MakerLoop(StrategyLoop):
         for handle in self._bands:
             feed.unwatch(handle)
         self._bands.clear()
-        for side in self.sides:
+        if self.ctx.executor.throttled:
+            return  # the order-rate guard held an intent back: retry on the heartbeat, not per tick
+        for side in self.all_sides:
             quotes = self.ctx.state.live_quotes(self.symbol, side)
             if len(quotes) == 1:
                 low, high = band(quotes[0].price, side, self.ctx.spec.offset_bps, self.drift_bps)
                 self._bands.append(feed.watch_band(self.symbol, low, high, self.wake))
 
     async def pull(self, reason: str) -> None:
-        for side in self.sides:
+        for side in self.all_sides:
             for quote in self.ctx.state.live_quotes(self.symbol, side):
                 await self.ctx.executor.cancel(self.symbol, quote.client_order_id, reason)
 
     def owns(self, side: Side | None) -> bool:
-        return side is None or side in self.sides
+        return side is None or side in self.all_sides
 
     def _warn_if_cap_below_order(self, mid: Decimal) -> None:
         if not self._warned_cap and order_exceeds_cap(self.qty, mid, self.ctx.cap):

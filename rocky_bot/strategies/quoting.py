@@ -29,6 +29,7 @@ class MakerInputs:
     exposure: Exposure
     live: Sequence[LiveQuote]  # our live orders on this symbol and side
     can_modify: bool = False
+    reduce_only: bool = False
 
 
 def target_price(mid: Decimal, side: Side, offset_bps: Decimal, rules: SymbolRules) -> Decimal:
@@ -86,7 +87,7 @@ def decide_maker_side(m: MakerInputs) -> list[Intent]:
 
     if keep is None:
         if side_within_cap(m.side, exposure.worst_case(m.side, qty), m.mid, m.cap_usd):
-            intents.append(Place(m.symbol, m.side, target, qty))
+            intents.append(Place(m.symbol, m.side, target, qty, reduce_only=m.reduce_only))
         return intents
 
     without_keep = _without(exposure, keep)
@@ -103,11 +104,32 @@ def decide_maker_side(m: MakerInputs) -> list[Intent]:
         # the remaining size, and re-sending the same price and qty is rejected (-5027).
         intents.append(Modify(m.symbol, keep.client_order_id, m.side, qty, target))
     elif side_within_cap(m.side, exposure.worst_case(m.side, qty), m.mid, m.cap_usd):
-        intents.append(Place(m.symbol, m.side, target, qty, replaces=keep.client_order_id))
+        intents.append(
+            Place(
+                m.symbol, m.side, target, qty, reduce_only=m.reduce_only,
+                replaces=keep.client_order_id,
+            )
+        )  # fmt: skip
     else:
         intents.append(Cancel(m.symbol, keep.client_order_id, "requote"))
-        intents.append(Place(m.symbol, m.side, target, qty))
+        intents.append(Place(m.symbol, m.side, target, qty, reduce_only=m.reduce_only))
     return intents
+
+
+def decide_unwind(m: MakerInputs) -> list[Intent]:
+    """A ladder holding inventory rests one reduce-only order at its offset on the other side.
+
+    A one-sided ladder only ever adds to its position, so without this every ladder fills up to
+    its cap and leaves the book for good (the spec's design empties the funnel within minutes of
+    taker flow). Mirrored at the same offset, the unwind order keeps the funnel's shape: the
+    buy ladder long at its cap provides the sell level its short twin can no longer quote.
+    `m.side` is the unwind side; `m.qty` the layer quantity (the order is at most that big).
+    """
+    held = m.exposure.position * -m.side.sign  # > 0: inventory bought/sold by the other side
+    qty = m.rules.round_qty(min(abs(m.exposure.position), m.qty)) if held > 0 else Decimal(0)
+    if qty <= 0 or m.rules.check(target_price(m.mid, m.side, m.offset_bps, m.rules), qty):
+        return [Cancel(m.symbol, q.client_order_id, "unwind_done") for q in m.live]
+    return decide_maker_side(replace(m, qty=qty, reduce_only=True))
 
 
 def _without(exposure: Exposure, quote: LiveQuote) -> Exposure:

@@ -22,6 +22,7 @@ from rocky_bot.strategies.quoting import (
     band,
     decide_maker_side,
     decide_taker,
+    decide_unwind,
     drift_bps,
     order_exceeds_cap,
     target_price,
@@ -554,3 +555,34 @@ def test_taker_invariants(t):
     assert (p.price - t.mid) * p.side.sign >= t.mid * 50 * BPS  # crosses at least 50 bps
     assert (p.price - t.mid) * p.side.sign < t.mid * 50 * BPS + t.rules.tick_size
     assert p.time_in_force == ("IOC" if t.ioc else "GTC")
+
+
+# --- unwind: a ladder holding inventory rests a reduce-only order on the other side -----------
+
+
+def test_long_buy_ladder_rests_a_reduce_only_sell_at_its_offset_mirrored():
+    got = decide_unwind(maker(S, exposure=Exposure(position=D("0.0012"))))
+    assert got == [Place(SYM, S, SELL_5, QTY, reduce_only=True)]
+
+
+def test_unwind_is_no_bigger_than_the_position():
+    got = decide_unwind(maker(S, exposure=Exposure(position=D("0.0002"))))
+    assert got == [Place(SYM, S, SELL_5, D("0.0002"), reduce_only=True)]
+
+
+def test_short_sell_ladder_unwinds_with_a_reduce_only_buy():
+    got = decide_unwind(maker(B, exposure=Exposure(position=D("-0.003"))))
+    assert got == [Place(SYM, B, BUY_5, QTY, reduce_only=True)]
+
+
+@pytest.mark.parametrize("position", ["0", "-0.001"])
+def test_flat_or_opposite_inventory_cancels_the_unwind_order(position):
+    live = (quote("u1", str(SELL_5), S),)
+    got = decide_unwind(maker(S, exposure=Exposure(position=D(position)), live=live))
+    assert got == [Cancel(SYM, "u1", "unwind_done")]
+
+
+def test_unwind_within_drift_and_size_is_left_alone():
+    live = (quote("u1", str(SELL_5), S),)
+    exposure = Exposure(position=D("0.001"), resting_sell=QTY)
+    assert decide_unwind(maker(S, exposure=exposure, live=live)) == []
