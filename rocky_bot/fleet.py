@@ -38,6 +38,11 @@ from rocky_bot.user_stream import UserStream
 
 log = structlog.get_logger()
 
+#: The feed knocks at least this often while its host is down: quoting must resume within
+#: seconds of the feed's return (issue 5, invariant 4), not after a 30 s backoff ceiling. One
+#: websocket attempt every 1.5–3 s is far inside Binance's 300 connections per 5 min per IP.
+FEED_RECONNECT_MAX_S = 3.0
+
 
 class Fleet:
     def __init__(
@@ -57,7 +62,7 @@ class Fleet:
                 url=settings.feed_url, streams=settings.feed_streams(),
                 stale_after_s=settings.feed_stale_s, max_jump_pct=settings.feed_max_jump_pct,
                 shock_pct=settings.feed_shock_pct, shock_window_s=settings.feed_shock_window_s,
-                shock_pause_s=settings.feed_shock_pause_s,
+                shock_pause_s=settings.feed_shock_pause_s, backoff_max_s=FEED_RECONNECT_MAX_S,
             )
         )  # fmt: skip
         self.prefix = process_prefix()
@@ -84,10 +89,7 @@ class Fleet:
         )  # fmt: skip
 
     def _on_request(self, record) -> None:  # RequestRecord
-        self.metrics.api_requests.labels(record.endpoint, record.method).inc()
-        if record.code is not None or (record.http_status or 200) >= 400:
-            self.metrics.api_errors.labels(record.endpoint, str(record.code)).inc()
-        self.metrics.used_weight.set(self.governor.used_weight)
+        self.metrics.record_request(record, self.governor.used_weight)
 
     def _rng(self, name: str) -> random.Random:
         if self._seed is None:
@@ -114,6 +116,7 @@ class Fleet:
                 client, state, ClientIds(self.prefix, index, symbols),
                 OrderRateGuard(s.max_orders_per_10s, time.monotonic), self.metrics, spec.role.value,
                 on_margin_reject=lambda h=ctx_holder: h[0].record_margin_reject(),
+                on_success=lambda h=ctx_holder: h[0].record_success(),
             )  # fmt: skip
             ctx = AccountContext(
                 spec=spec, client=client, state=state, executor=executor, breaker=breaker,
@@ -126,6 +129,8 @@ class Fleet:
             upkeep = AccountUpkeep(ctx, s)
             self.upkeeps[spec.account_id] = upkeep
             account_loops = [self._loop(ctx, symbol, rng) for symbol in symbols]
+            for loop in account_loops:
+                loop.on_iteration = self._observe_iteration
             self.loops += account_loops
             state.on_change(self._waker(account_loops, upkeep))
 
@@ -144,6 +149,9 @@ class Fleet:
         drift *= 1 + rng.uniform(-s.drift_jitter, s.drift_jitter)
         timing = LoopTiming(interval, jitter, s.min_sleep_s, s.min_requote_interval_s, s.stagger)
         return MakerLoop(ctx, symbol, timing, Decimal(str(round(drift, 4))))
+
+    def _observe_iteration(self, loop: StrategyLoop) -> None:
+        self.metrics.observe_iteration(loop.role, loop.last_iteration_s)
 
     @staticmethod
     def _waker(loops: list[StrategyLoop], upkeep: AccountUpkeep):
@@ -170,7 +178,7 @@ class Fleet:
     # --- running ------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event, on_ready: Callable[[], None] | None = None) -> None:
         """Run until `stop` is set, then shut down cleanly."""
-        feed_task = self._spawn("feed", self.feed.run)
+        feed_task = self.spawn("feed", self.feed.run)
         try:
             rules = await self._load_rules(stop)
             if rules is None:
@@ -181,7 +189,10 @@ class Fleet:
             if stop.is_set():
                 return
             self._start_tasks()
-            await self.feed.wait_live(self.settings.symbols, timeout=30.0)
+            # READY means a fresh mid (sd_notify): wait for it as long as it takes.
+            while not await self.feed.wait_live(self.settings.symbols, timeout=1.0):
+                if stop.is_set():
+                    return
             self.ready.set()
             log.info("fleet_ready", accounts=len(self.contexts), loops=len(self.loops))
             if on_ready:
@@ -211,6 +222,8 @@ class Fleet:
 
     async def _setup_accounts(self, stop: asyncio.Event) -> None:
         async def setup(ctx: AccountContext) -> None:
+            # its own task (gather): the binding names the account in set-up's log lines
+            structlog.contextvars.bind_contextvars(account=ctx.account_id, role="upkeep")
             delay = 0.5
             while not stop.is_set():
                 try:
@@ -226,15 +239,17 @@ class Fleet:
     def _start_tasks(self) -> None:
         for ctx in self.contexts:
             upkeep = self.upkeeps[ctx.account_id]
-            self._spawn(f"upkeep[{ctx.account_id}]", upkeep.run)
+            self.spawn(f"upkeep[{ctx.account_id}]", upkeep.run)
             if self.settings.user_stream:
                 upkeep.stream = UserStream(
                     ctx.client, self._stream_url(), upkeep.on_stream_event,
                     upkeep.on_stream_connected,
                 )  # fmt: skip
-                self._spawn(f"user_stream[{ctx.account_id}]", upkeep.stream.run, restart=False)
+                with structlog.contextvars.bound_contextvars(account=ctx.account_id):
+                    # the task copies this context: its log lines name the account
+                    self.spawn(f"user_stream[{ctx.account_id}]", upkeep.stream.run, restart=False)
         for loop in self.loops:
-            self._spawn(loop.name, loop.run)
+            self.spawn(loop.name, loop.run)
 
     def _stream_url(self) -> str:
         if self.settings.user_stream_url:
@@ -242,7 +257,7 @@ class Fleet:
         base = self.keys.base_url
         return "ws" + base[4:] if base.startswith("http") else base
 
-    def _spawn(
+    def spawn(
         self, name: str, factory: Callable[[], Awaitable[None]], *, restart: bool = True
     ) -> asyncio.Task[None]:
         task = asyncio.create_task(self._supervise(name, factory, restart), name=name)
@@ -290,6 +305,7 @@ class Fleet:
 
     async def _flatten_orders(self, ctx: AccountContext) -> None:
         """Cancel every open order of the account; verify; then disarm its dead-man switch."""
+        structlog.contextvars.bind_contextvars(account=ctx.account_id)  # own task (gather)
         upkeep = self.upkeeps[ctx.account_id]
         for attempt in range(3):
             try:

@@ -1,0 +1,82 @@
+"""Fleet behaviours a user relies on, each against the real sandbox with compressed timings."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+
+from fleet_harness import running_fleet
+
+from rocky_bot.fleet import Fleet
+
+
+async def wait_for(predicate, timeout: float, interval: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(interval)
+    return predicate()
+
+
+async def test_a_mid_move_requotes_at_once_not_on_the_next_heartbeat(sandbox, tmp_path):
+    """The loop's timer is 30 s here: only the band wake-up can explain a prompt requote."""
+    async with running_fleet(
+        sandbox, tmp_path, ids=["mm-l1-buy-05bps"], ladder_interval_s=30, ladder_jitter_s=0,
+        stagger=False, drift_jitter=0,
+    ) as handle:  # fmt: skip
+        name = handle.account_names["mm-l1-buy-05bps"]
+
+        def btc_order():
+            orders = [o for o in sandbox.engine.open_orders(name, "BTCUSDT")]
+            return orders[0] if len(orders) == 1 else None
+
+        assert await wait_for(lambda: btc_order() is not None, 5)
+        before = btc_order().price
+        sandbox.prices.jump(0.3)  # +30 bps: far outside the 2 bps drift band
+        moved = time.monotonic()
+        target = sandbox.prices.mid("BTCUSDT") * Decimal("0.9995")
+        assert await wait_for(
+            lambda: btc_order() is not None and abs(btc_order().price - target) / target < 2e-4,
+            3,
+        ), (before, btc_order(), target)
+        assert time.monotonic() - moved < 3  # vs a 30 s heartbeat
+
+
+async def test_takers_without_ioc_cancel_their_leftovers(sandbox, tmp_path):
+    """With IOC off (the spec's mode) a taker's unfilled GTC rest is cancelled next iteration."""
+    async with running_fleet(
+        sandbox, tmp_path, ids=["taker-1"], taker_ioc=False, taker_interval_s=0.5,
+        taker_jitter_s=0, stagger=False,
+    ) as handle:  # fmt: skip
+        name = handle.account_names["taker-1"]
+        # no makers: every taker order rests unfilled; at most one per symbol may be live
+        peak = 0
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            peak = max(peak, len(sandbox.engine.open_orders(name, "BTCUSDT")))
+            await asyncio.sleep(0.05)
+        placed = handle.fleet.metrics.registry.get_sample_value(
+            "rocky_orders_placed_total", {"account": "taker-1", "role": "taker"}
+        )
+        assert placed >= 4
+        assert peak == 1
+        tif = {o.time_in_force for o in sandbox.engine.open_orders(name)}
+        assert tif <= {"GTC"}
+
+
+async def test_a_crashed_task_is_logged_and_restarted(sandbox, tmp_path):
+    async with running_fleet(sandbox, tmp_path, ids=["mm-anchor"]) as handle:
+        fleet: Fleet = handle.fleet
+        runs = []
+
+        async def flaky() -> None:
+            runs.append(time.monotonic())
+            if len(runs) < 3:
+                raise RuntimeError("boom")
+            await asyncio.Event().wait()
+
+        fleet.spawn("flaky[test]", flaky)
+        assert await wait_for(lambda: len(runs) == 3, 5)
+        assert fleet.restarts >= 2
