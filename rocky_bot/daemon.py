@@ -10,6 +10,7 @@ import structlog
 import uvicorn
 
 from rocky_bot.config_errors import ConfigError
+from rocky_bot.exchange.models import Side
 from rocky_bot.fleet import Fleet
 from rocky_bot.keys import KeysFile
 from rocky_bot.notify import SystemdNotifier
@@ -21,7 +22,10 @@ log = structlog.get_logger()
 
 async def start_http(app, host: str, port: int) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
     """Serve a Starlette app on the running loop; return the server, its task and the real port."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    # log_config=None: uvicorn's records go through our logging set-up (JSON under systemd)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", log_config=None, lifespan="off"
+    )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign] - we own signals
     task = asyncio.create_task(server.serve(), name="status_server")
@@ -56,8 +60,21 @@ async def run_daemon(
     loop = asyncio.get_running_loop()
     notifier = notifier or SystemdNotifier()
 
+    stopping_sent = False
+
+    def say_stopping() -> None:
+        """STOPPING=1 once, the moment shutdown begins (cancelling every order follows)."""
+        nonlocal stopping_sent
+        if not stopping_sent:
+            stopping_sent = True
+            notifier.stopping()
+
+    async def announce_stop() -> None:
+        await stop.wait()
+        say_stopping()
+
     def on_signal() -> None:
-        notifier.stopping()  # tell systemd at once; cancelling every order follows
+        say_stopping()
         stop.set()
 
     if install_signals:
@@ -80,6 +97,7 @@ async def run_daemon(
     side_tasks = [
         asyncio.create_task(_watchdog(fleet, notifier), name="watchdog"),
         asyncio.create_task(_summaries(fleet, settings.summary_interval_s), name="summary"),
+        asyncio.create_task(announce_stop(), name="announce_stop"),
     ]
 
     def on_ready() -> None:
@@ -88,7 +106,7 @@ async def run_daemon(
     try:
         await fleet.run(stop, on_ready=on_ready)
     finally:
-        notifier.stopping()
+        say_stopping()
         for task in side_tasks:
             task.cancel()
         await asyncio.gather(*side_tasks, return_exceptions=True)
@@ -108,32 +126,43 @@ async def _watchdog(fleet: Fleet, notifier: SystemdNotifier) -> None:
         notifier.status(summary_line(fleet))
 
 
+def fleet_book(fleet: Fleet) -> dict[str, dict[str, object]]:
+    """The book the fleet keeps per symbol: its live orders per side, best of each, and the mid."""
+    book: dict[str, dict[str, object]] = {}
+    for symbol in fleet.settings.symbols:
+        prices: dict[Side, list] = {Side.BUY: [], Side.SELL: []}
+        for ctx in fleet.contexts:
+            for order in ctx.state.live_orders(symbol):
+                prices[order.side].append(order.price)
+        bids, asks = prices[Side.BUY], prices[Side.SELL]
+        mid = fleet.feed.mid(symbol)
+        best_bid, best_ask = (max(bids) if bids else None), (min(asks) if asks else None)
+        spread = (
+            round(float((best_ask - best_bid) / mid * 10_000), 2)
+            if best_bid is not None and best_ask is not None and mid
+            else None
+        )
+        book[symbol] = {
+            "mid": None if mid is None else str(mid), "bids": len(bids), "asks": len(asks),
+            "best_bid": None if best_bid is None else str(best_bid),
+            "best_ask": None if best_ask is None else str(best_ask), "spread_bps": spread,
+        }  # fmt: skip
+    return book
+
+
 async def _summaries(fleet: Fleet, interval_s: float) -> None:
+    """`fleet_summary` every interval: what the fleet quotes and how much traded since the last."""
     last_fills = 0
     while True:
         await asyncio.sleep(interval_s)
+        if not fleet.ready.is_set():
+            continue
         fills = sum(ctx.state.fills for ctx in fleet.contexts)
-        book = {
-            s: {
-                "bids": sum(
-                    1
-                    for c in fleet.contexts
-                    for o in c.state.live_orders(s)
-                    if o.side.value == "BUY"
-                ),
-                "asks": sum(
-                    1
-                    for c in fleet.contexts
-                    for o in c.state.live_orders(s)
-                    if o.side.value == "SELL"
-                ),
-                "mid": str(fleet.feed.mid(s)),
-            }
-            for s in fleet.settings.symbols
-        }
         log.info(
-            "fleet_summary", book=book, fills_since_last=fills - last_fills,
+            "fleet_summary", book=fleet_book(fleet), fills_since_last=fills - last_fills,
+            fills_total=fills, open_orders=sum(len(c.state.orders) for c in fleet.contexts),
             breakers_open=sum(c.breaker.state.value == "open" for c in fleet.contexts),
-            used_weight_1m=fleet.governor.used_weight, uptime_s=round(time.monotonic() - fleet.started_at),
+            used_weight_1m=fleet.governor.used_weight,
+            uptime_s=round(time.monotonic() - fleet.started_at),
         )  # fmt: skip
         last_fills = fills

@@ -13,6 +13,9 @@ The feed is the only source of the mid every loop quotes around, so it guards th
   refresh the symbol, so a market that really moved goes stale after `stale_after_s` (makers
   pull their quotes meanwhile) and its next tick is accepted as the new base. A bad first tick
   after a reconnect is repaired the same way, and it usually trips the shock pause besides.
+  While the latest tick of a symbol was dropped the symbol is *in doubt* and not live: either
+  the feed is wrong or the market really moved, and in neither case may the last accepted mid
+  be quoted (it could be 5 % off the market for the whole `stale_after_s`).
 - **Shock**: accepted mids spreading more than `shock_pct` within `shock_window_s` pause the
   symbol for `shock_pause_s` (spec 003's price-shock rule); the window's max and min are kept in
   monotonic deques, so that check is O(1) amortized per tick.
@@ -83,6 +86,7 @@ class _Symbol:
 
     __slots__ = (
         "bands",
+        "doubt",
         "last_drop_log",
         "last_t",
         "maxq",
@@ -102,6 +106,7 @@ class _Symbol:
         self.rebase = True  # next tick skips the jump check
         self.stale = True  # last state reported to listeners
         self.paused = False  # last shock state reported to listeners
+        self.doubt = False  # the latest tick was dropped as a jump
         self.pause_until = float("-inf")
         self.maxq: deque[tuple[float, Decimal]] = deque()
         self.minq: deque[tuple[float, Decimal]] = deque()
@@ -162,10 +167,18 @@ class BinanceFeed:
         state = self._states.get(symbol)
         return state is not None and self._clock() < state.pause_until
 
-    def is_live(self, symbol: str) -> bool:
-        return not self.is_stale(symbol) and not self.in_shock_pause(symbol)
+    def in_doubt(self, symbol: str) -> bool:
+        """True while the symbol's latest tick was dropped as a jump (see the module doc)."""
+        state = self._states.get(symbol)
+        return state is not None and state.doubt
 
-    async def wait_live(self, symbols: Iterable[str], timeout: float) -> bool:  # noqa: ASYNC109
+    def is_live(self, symbol: str) -> bool:
+        return (
+            not self.is_stale(symbol) and not self.in_shock_pause(symbol)
+            and not self.in_doubt(symbol)
+        )  # fmt: skip
+
+    async def wait_live(self, symbols: Iterable[str], timeout: float) -> bool:
         """True once every symbol is live; False if `timeout` passes first."""
         wanted = list(symbols)
         loop = asyncio.get_running_loop()
@@ -288,8 +301,8 @@ class BinanceFeed:
         low = minq[0][1]
         if high - low > low * self._shock:
             self._start_shock(state, low, high, now)
-        if state.stale:
-            state.stale = False
+        if state.stale or state.doubt:
+            state.stale = state.doubt = False
             log.info("feed_fresh", symbol=state.symbol, mid=str(mid))
             self._state_changed(state.symbol)
         fired = state.bands.left(mid)
@@ -302,6 +315,9 @@ class BinanceFeed:
 
     def _drop(self, state: _Symbol, mid: Decimal, now: float) -> None:
         self.stats.dropped_jumps += 1
+        if not state.doubt:
+            state.doubt = True
+            self._state_changed(state.symbol)  # makers pull at once, not after stale_after_s
         if now - state.last_drop_log >= _DROP_LOG_EVERY_S:
             state.last_drop_log = now
             log.warning(

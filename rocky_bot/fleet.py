@@ -17,7 +17,7 @@ from decimal import Decimal
 import structlog
 
 from rocky_bot.account import AccountState
-from rocky_bot.exchange.client import ExchangeClient
+from rocky_bot.exchange.client import ExchangeClient, ReplyProblems
 from rocky_bot.exchange.errors import ExchangeError
 from rocky_bot.exchange.governor import WeightGovernor
 from rocky_bot.exchange.models import SymbolRules
@@ -57,6 +57,7 @@ class Fleet:
         self.keys = keys
         self.metrics = Metrics()
         self.governor = WeightGovernor(limit_per_min=settings.weight_limit_per_min)
+        self.reply_problems = ReplyProblems()  # malformed replies: counted, logged once a minute
         self.feed = BinanceFeed(
             FeedSettings(
                 url=settings.feed_url, streams=settings.feed_streams(),
@@ -85,6 +86,7 @@ class Fleet:
             self.keys.base_url, account.key, account.secret, account=account.account_id,
             governor=self.governor, paths=paths, recv_window_ms=s.recv_window_ms,
             timeout_s=s.request_timeout_s, on_request=self._on_request,
+            reply_problems=self.reply_problems,
             transport=self._transport_factory() if self._transport_factory else None,
         )  # fmt: skip
 

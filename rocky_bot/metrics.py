@@ -1,8 +1,18 @@
-"""Prometheus metrics (`rocky_` prefix), one registry per fleet so tests can run several fleets."""
+"""Prometheus metrics (`rocky_` prefix), one registry per fleet so tests can run several fleets.
+
+Counters the code path can increment (orders, API requests) are incremented where they happen;
+values that live in the fleet's own state (fills, wallets, feed ages) are copied in when
+`/metrics` is scraped (see `status.refresh_metrics`), so there is one source of truth for each.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+if TYPE_CHECKING:
+    from rocky_bot.exchange.client import RequestRecord
 
 
 class Metrics:
@@ -49,6 +59,54 @@ class Metrics:
             "rocky_loop_iteration_seconds", "Loop iteration latency", ["role"], registry=r,
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )  # fmt: skip
+
+        self.breaker_half_open = Gauge(
+            "rocky_breaker_half_open",
+            "1 when the account's breaker is half-open (probing)",
+            ["account"],
+            registry=r,
+        )
+        self.wallet_days_left = Gauge(
+            "rocky_wallet_days_to_empty",
+            "Wallet / burn rate: days until the wallet is empty at the last hour's pace",
+            ["account"],
+            registry=r,
+        )
+        self._totals: dict[tuple[int, tuple[str, ...]], float] = {}
+
+    def record_request(self, record: RequestRecord, used_weight: int) -> None:
+        """One REST attempt (the client's `on_request` hook): counted by endpoint and method; a
+        failure also by its code: Binance's (negative, `-2019`), else `http_503`, or `transport`
+        when no reply came at all (timeout, refused connection). A success body may carry a
+        code too (`{"code": 200}` after cancelling all orders): that is not an error."""
+        self.api_requests.labels(record.endpoint, record.method).inc()
+        if record.code is not None and record.code < 0:
+            self.api_errors.labels(record.endpoint, str(record.code)).inc()
+        elif record.http_status is None:
+            self.api_errors.labels(record.endpoint, "transport").inc()
+        elif record.http_status >= 400:
+            self.api_errors.labels(record.endpoint, f"http_{record.http_status}").inc()
+        self.used_weight.set(used_weight)
+
+    def observe_iteration(self, role: str, seconds: float) -> None:
+        """One strategy-loop iteration took `seconds` (fed by the loops' `on_iteration` hook)."""
+        self.loop_latency.labels(role).observe(seconds)
+
+    def count_to(self, counter: Counter, total: float, *labels: str) -> None:
+        """Advance `counter{labels}` to a running total kept elsewhere (e.g. AccountState.fills).
+
+        A total that went down (a restarted account state) starts a new run from zero rather
+        than making the counter go backwards, which Prometheus would read as a reset anyway.
+        """
+        key = (id(counter), labels)
+        seen = self._totals.get(key, 0.0)
+        if total < seen:
+            seen = 0.0
+        if total > seen:
+            counter.labels(*labels).inc(total - seen)
+        else:
+            counter.labels(*labels)  # the series exists (at 0) before its first event
+        self._totals[key] = total
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 from pathlib import Path
 
 import httpx
@@ -58,16 +59,24 @@ async def mint_accounts(
                 await _post(c, "/admin/v1/faucet", {"apiKey": key, "amount": str(amount)})
             return account_id, key, secret
 
-        return list(await asyncio.gather(*(one(i) for i in ids)))
+        return await _all_or_first_error([one(i) for i in ids])
+
+
+async def _all_or_first_error(coros: list) -> list:
+    """Run every request to the end, then raise the first failure: no request is left running
+    against a closed client (which would print stray tracebacks after the one-line error)."""
+    results = await asyncio.gather(*coros, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
 
 
 async def top_up(base_url: str, admin_token: str, keys: list[str], amount: float) -> list[dict]:
     headers = {"X-Admin-Token": admin_token}
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10) as c:
-        return list(
-            await asyncio.gather(
-                *(_post(c, "/admin/v1/faucet", {"apiKey": k, "amount": str(amount)}) for k in keys)
-            )
+        return await _all_or_first_error(
+            [_post(c, "/admin/v1/faucet", {"apiKey": k, "amount": str(amount)}) for k in keys]
         )
 
 
@@ -78,27 +87,49 @@ def admin_token_from(args: argparse.Namespace) -> str:
     return token
 
 
+def reserve_keys_file(path: Path) -> None:
+    """Create `path` empty with mode 600, atomically failing if it exists (O_EXCL): of two
+    mints racing for one keys file exactly one proceeds, before either creates any account."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ConfigError(f"{path}: already exists; refusing to overwrite (use --force)") from None
+    os.close(fd)
+
+
 def cmd_mint(args: argparse.Namespace) -> int:
     token = admin_token_from(args)
     out: Path = args.out
     base_url = args.base_url.rstrip("/")
+    if args.top_up:
+        return _top_up(base_url, token, out, args.amount)
+    if not args.force:
+        reserve_keys_file(out)
     try:
-        if args.top_up:
-            keys = load_keys(out, allow_public_exchange=True)
-            replies = asyncio.run(
-                top_up(base_url, token, [a.key for a in keys.accounts], args.amount)
-            )
-            for account, reply in zip(keys.accounts, replies, strict=True):
-                print(f"{account.account_id:<22} balance {reply.get('balance', '?')}")
-            return 0
-        if out.exists() and not args.force:
-            raise ConfigError(f"{out}: already exists; refusing to overwrite (use --force)")
         minted = asyncio.run(mint_accounts(base_url, token, funnel_ids(args.accounts), args.amount))
-    except OnboardingError as exc:
-        print(f"rocky-bot mint: {exc}")
+    except BaseException as exc:
+        if not args.force:
+            out.unlink(missing_ok=True)  # our empty reservation, never someone's keys
+        if not isinstance(exc, OnboardingError):
+            raise
+        print(f"rocky-bot mint: {exc}", file=sys.stderr)
         return 1
     write_keys(out, base_url, minted)
     print(f"wrote {out} (mode 600) with {len(minted)} accounts:")
     for account_id, _, _ in minted:
         print(f"  {account_id}")
+    return 0
+
+
+def _top_up(base_url: str, token: str, out: Path, amount: float) -> int:
+    """Credit every account of the keys file `out` with `amount` through the faucet."""
+    keys = load_keys(out, allow_public_exchange=True)
+    try:
+        replies = asyncio.run(top_up(base_url, token, [a.key for a in keys.accounts], amount))
+    except OnboardingError as exc:
+        print(f"rocky-bot mint --top-up: {exc}", file=sys.stderr)
+        return 1
+    for account, reply in zip(keys.accounts, replies, strict=True):
+        print(f"{account.account_id:<22} +{amount:g} balance {reply.get('balance', '?')}")
     return 0

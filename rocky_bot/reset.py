@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import sys
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from rocky_bot.exchange.governor import WeightGovernor
 from rocky_bot.exchange.models import Side
 from rocky_bot.exchange.paths import ApiPaths
 from rocky_bot.keys import AccountKeys, KeysFile, load_keys
+from rocky_bot.logs import configure_logging
 from rocky_bot.settings import Settings
 
 
@@ -35,7 +37,11 @@ async def reset_account(
     account: AccountKeys,
     governor: WeightGovernor,
     flatten: bool,
+    run_id: str = "",
 ) -> ResetResult:
+    """Cancel every open order of the account (every symbol, not only the fleet's), and with
+    `flatten` close every position with a reduceOnly MARKET order; then read both back from the
+    exchange: the result says what is still live, never what we merely asked for."""
     result = ResetResult(account.account_id)
     client = ExchangeClient(
         keys.base_url, account.key, account.secret, account=account.account_id,
@@ -43,36 +49,45 @@ async def reset_account(
         paths=ApiPaths(balance=settings.balance_path, position_risk=settings.position_risk_path),
         recv_window_ms=settings.recv_window_ms, timeout_s=settings.request_timeout_s,
     )  # fmt: skip
+    run_id = run_id or secrets.token_hex(3)
     try:
         await client.sync_time()
-        for symbol in settings.symbols:
-            orders = await client.open_orders(symbol)
-            if orders:
-                await client.cancel_all_orders(symbol)
-                result.cancelled += len(orders)
+        orders = await client.open_orders()
+        for symbol in sorted({o.symbol for o in orders}):
+            await client.cancel_all_orders(symbol)
+        result.cancelled = len(orders)
         if flatten:
             for position in await client.position_risk():
-                if position.amount == 0 or position.symbol not in settings.symbols:
+                if position.amount == 0:
                     continue
                 side = Side.SELL if position.amount > 0 else Side.BUY
                 await client.place_order(
                     symbol=position.symbol, side=side, qty=abs(position.amount), price=None,
-                    client_order_id=f"rbreset-{account.account_id[:20]}-{position.symbol[:3]}",
+                    client_order_id=f"rbreset-{run_id}-{result.closed}",
                     order_type="MARKET", reduce_only=True,
                 )  # fmt: skip
                 result.closed += 1
-        left = sum([len(await client.open_orders(s)) for s in settings.symbols])
-        if left:
-            result.error = f"{left} orders still open"
+        problems = []
+        if left := len(await client.open_orders()):
+            problems.append(f"{left} orders still open")
         if flatten:
-            still = [p for p in await client.position_risk() if p.amount != 0]
+            still = [p.symbol for p in await client.position_risk() if p.amount != 0]
             if still:
-                result.error = f"{len(still)} positions still open"
+                problems.append(f"positions still open: {', '.join(still)}")
+        result.error = "; ".join(problems) or None
     except ExchangeError as exc:
         result.error = str(exc)
     finally:
         await client.aclose()
     return result
+
+
+def render_results(results: list[ResetResult]) -> str:
+    width = max([len("account"), *(len(r.account_id) for r in results)])
+    lines = [f"{'account':<{width}}  cancelled  closed  result"]
+    for r in results:
+        lines.append(f"{r.account_id:<{width}}  {r.cancelled:>9}  {r.closed:>6}  {r.error or 'ok'}")
+    return "\n".join(lines)
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
@@ -90,15 +105,18 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
     async def all_accounts() -> list[ResetResult]:
         governor = WeightGovernor(limit_per_min=settings.weight_limit_per_min)
+        run = secrets.token_hex(3)
         return await asyncio.gather(
-            *(reset_account(settings, keys, a, governor, args.flatten) for a in keys.accounts)
+            *(
+                reset_account(settings, keys, a, governor, args.flatten, f"{run}{i}")
+                for i, a in enumerate(keys.accounts)
+            )
         )
 
+    # the table is the output (stdout); the client's own log lines go to stderr, warnings only
+    configure_logging(settings.log_format, "warning")
     results = asyncio.run(all_accounts())
-    width = max(len(r.account_id) for r in results)
-    print(f"{'account':<{width}}  cancelled  closed  result")
-    for r in results:
-        print(f"{r.account_id:<{width}}  {r.cancelled:>9}  {r.closed:>6}  {r.error or 'ok'}")
+    print(render_results(results))
     failed = [r for r in results if r.error]
     if failed:
         print(f"{len(failed)} account(s) could not be reset", file=sys.stderr)

@@ -1,10 +1,16 @@
-"""The fleet's health as data: the `/status` document, `/metrics`, and the health verdict."""
+"""The fleet's health as data: the `/status` document, `/metrics`, and the health verdict.
+
+Both are read from the fleet's own state when asked (no background copying), so what
+`rocky-bot status`, Prometheus and the `fleet_summary` log show is the same picture.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -12,34 +18,61 @@ from starlette.routing import Route
 
 if TYPE_CHECKING:
     from rocky_bot.fleet import Fleet
+    from rocky_bot.strategies.loop import StrategyLoop
+
+#: Seconds beyond three loop intervals before a silent loop counts as dead: one iteration may
+#: legitimately spend a few request timeouts (5 s each by default) on a slow exchange.
+LOOP_GRACE_S = 10.0
 
 
-def loop_is_alive(loop, now: float) -> bool:
-    """A loop is dead when it has not finished an iteration within three of its intervals."""
+def loop_is_alive(loop: StrategyLoop, now: float, running: set[str] | None = None) -> bool:
+    """Dead: its task is gone (`running` = names of the live tasks), or no iteration has
+    finished within three of its intervals plus a grace for slow requests."""
+    if running is not None and loop.name not in running:
+        return False
     t = loop.timing
-    bound = 3 * (t.interval_s + t.jitter_s) + 10
+    bound = 3 * (t.interval_s + t.jitter_s) + LOOP_GRACE_S
     last = loop.last_iteration_at or loop.started_at
     return last is None or now - last <= bound
+
+
+def _running_task_names() -> set[str] | None:
+    try:
+        return {task.get_name() for task in asyncio.all_tasks()}
+    except RuntimeError:  # no running event loop (a synchronous caller): judge by time alone
+        return None
+
+
+def days_to_empty(wallet: float | None, burn_per_day: float | None) -> float | None:
+    """Days until the wallet is empty at the current burn rate (None: not burning, or unknown)."""
+    if wallet is None or burn_per_day is None or burn_per_day <= 0 or wallet <= 0:
+        return None
+    return wallet / burn_per_day
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def fleet_status(fleet: Fleet) -> dict[str, Any]:
     now = time.monotonic()
     feed = fleet.feed
-    symbols = fleet.settings.symbols
-    feed_doc = {
-        s: {
-            "mid": str(feed.mid(s)) if feed.mid(s) is not None else None,
-            "age_s": None if feed.age_s(s) is None else round(feed.age_s(s), 3),
+    settings = fleet.settings
+    symbols = settings.symbols
+    feed_doc = {}
+    for s in symbols:
+        mid, age = feed.mid(s), feed.age_s(s)
+        feed_doc[s] = {
+            "mid": None if mid is None else str(mid),
+            "age_s": None if age is None else round(age, 3),
             "live": feed.is_live(s),
             "stale": feed.is_stale(s),
         }
-        for s in symbols
-    }
+    wallet_floor = settings.wallet_seed_usd * settings.wallet_warn_share
     accounts = []
     for ctx in fleet.contexts:
-        upkeep = fleet.upkeeps[ctx.account_id]
-        burn = upkeep.burn_per_day()
-        wallet = ctx.state.wallet
+        burn = fleet.upkeeps[ctx.account_id].burn_per_day()
+        wallet = None if ctx.state.wallet is None else float(ctx.state.wallet)
         positions = {}
         for s in symbols:
             mid = feed.mid(s)
@@ -58,30 +91,34 @@ def fleet_status(fleet: Fleet) -> dict[str, Any]:
                 "open_orders": len(ctx.state.orders),
                 "positions": positions,
                 "cap": float(ctx.cap),
-                "wallet": None if wallet is None else str(wallet),
+                "wallet": None if ctx.state.wallet is None else str(ctx.state.wallet),
+                "wallet_low": wallet is not None and wallet < wallet_floor,
                 "burn_per_day": None if burn is None else round(burn, 4),
-                "days_to_empty": (
-                    round(float(wallet) / burn, 1) if burn and burn > 0 and wallet else None
-                ),
+                "days_to_empty": _rounded(days_to_empty(wallet, burn), 2),
                 "fills": ctx.state.fills,
                 "streaming": ctx.streaming,
                 "last_error": ctx.state.last_error,
             }
         )
-    dead = [loop.name for loop in fleet.loops if not loop_is_alive(loop, now)]
     problems = []
     if not all(feed.is_live(s) for s in symbols):
         problems.append("feed not live: " + ", ".join(s for s in symbols if not feed.is_live(s)))
     open_breakers = [a["account"] for a in accounts if a["breaker"] == "open"]
     if open_breakers:
         problems.append("breakers open: " + ", ".join(open_breakers))
-    if dead:
-        problems.append("loops dead: " + ", ".join(dead))
-    if not fleet.ready.is_set():
+    if fleet.ready.is_set():  # before it, loops are built but not yet started
+        running = _running_task_names()
+        dead = [loop.name for loop in fleet.loops if not loop_is_alive(loop, now, running)]
+        if dead:
+            problems.append("loops dead: " + ", ".join(dead))
+    else:
         problems.append("not ready")
+    low = [a["account"] for a in accounts if a["wallet_low"]]
+    warnings = [f"wallets under {wallet_floor:g}: " + ", ".join(low)] if low else []
     return {
         "healthy": not problems,
         "problems": problems,
+        "warnings": warnings,
         "uptime_s": round(now - fleet.started_at, 1),
         "feed": feed_doc,
         "used_weight_1m": fleet.governor.used_weight,
@@ -91,29 +128,45 @@ def fleet_status(fleet: Fleet) -> dict[str, Any]:
     }
 
 
+def refresh_metrics(fleet: Fleet) -> None:
+    """Copy the values that live in the fleet's state into its gauges and counters."""
+    m = fleet.metrics
+    for s in fleet.settings.symbols:
+        age = fleet.feed.age_s(s)
+        if age is not None:
+            m.feed_age.labels(s).set(age)
+    m.feed_reconnects.set(fleet.feed.stats.reconnects)
+    m.used_weight.set(fleet.governor.used_weight)
+    for ctx in fleet.contexts:
+        account = ctx.account_id
+        state = ctx.breaker.state.value
+        m.breaker_open.labels(account).set(1 if state == "open" else 0)
+        m.breaker_half_open.labels(account).set(1 if state == "half_open" else 0)
+        m.count_to(m.fills, ctx.state.fills, account, ctx.spec.role.value)
+        m.position_cap.labels(account).set(float(ctx.cap))
+        for s in fleet.settings.symbols:
+            mid = fleet.feed.mid(s)
+            if mid is not None:
+                notional = float(abs(ctx.state.position(s) * mid))
+                m.position_notional.labels(account, s).set(notional)
+        wallet = None if ctx.state.wallet is None else float(ctx.state.wallet)
+        if wallet is not None:
+            m.wallet.labels(account).set(wallet)
+        burn = fleet.upkeeps[account].burn_per_day()
+        if burn is not None:
+            m.wallet_burn.labels(account).set(burn)
+        days = days_to_empty(wallet, burn)
+        if days is not None:
+            m.wallet_days_left.labels(account).set(days)
+
+
 def status_app(fleet: Fleet) -> Starlette:
     async def status(_: Request) -> JSONResponse:
         doc = fleet_status(fleet)
         return JSONResponse(doc, status_code=200 if doc["healthy"] else 503)
 
     async def metrics(_: Request) -> Response:
-        for s in fleet.settings.symbols:
-            age = fleet.feed.age_s(s)
-            if age is not None:
-                fleet.metrics.feed_age.labels(s).set(age)
-        fleet.metrics.feed_reconnects.set(fleet.feed.stats.reconnects)
-        for ctx in fleet.contexts:
-            fleet.metrics.position_cap.labels(ctx.account_id).set(float(ctx.cap))
-            for s in fleet.settings.symbols:
-                mid = fleet.feed.mid(s)
-                if mid is not None:
-                    notional = float(abs(ctx.state.position(s) * mid))
-                    fleet.metrics.position_notional.labels(ctx.account_id, s).set(notional)
-            if ctx.state.wallet is not None:
-                fleet.metrics.wallet.labels(ctx.account_id).set(float(ctx.state.wallet))
-            burn = fleet.upkeeps[ctx.account_id].burn_per_day()
-            if burn is not None:
-                fleet.metrics.wallet_burn.labels(ctx.account_id).set(burn)
-        return Response(fleet.metrics.render(), media_type="text/plain; version=0.0.4")
+        refresh_metrics(fleet)
+        return Response(fleet.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     return Starlette(routes=[Route("/status", status), Route("/metrics", metrics)])

@@ -27,25 +27,31 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if doc.get("healthy") else 1
 
 
+def _cell(value: object) -> str:
+    return "-" if value is None or value == "" else str(value)
+
+
 def render_status(doc: dict) -> str:
+    """The /status document as a table: one line per account, problems first."""
     lines = [
         f"healthy: {'yes' if doc['healthy'] else 'NO — ' + '; '.join(doc['problems'])}",
-        f"uptime {doc['uptime_s']} s, loops {doc['loops']}, used weight {doc['used_weight_1m']}/min,"
-        f" task restarts {doc['task_restarts']}",
+        *(f"warning: {w}" for w in doc.get("warnings", [])),
+        f"uptime {doc['uptime_s']} s, loops {doc['loops']}, "
+        f"used weight {doc['used_weight_1m']}/min, task restarts {doc['task_restarts']}",
     ]
     for symbol, f in doc["feed"].items():
         state = "live" if f["live"] else ("stale" if f["stale"] else "paused")
-        lines.append(f"feed {symbol}: mid {f['mid']} age {f['age_s']} s {state}")
-    header = (
-        f"{'account':<22}{'role':<7}{'breaker':<10}{'orders':>6}  {'wallet':>10}  "
-        f"{'burn/day':>9}  {'days left':>9}  last error"
+        lines.append(f"feed {symbol}: mid {_cell(f['mid'])} age {_cell(f['age_s'])} s {state}")
+    lines.append(
+        f"{'account':<22}{'role':<7}{'breaker':<10}{'orders':>6}{'position $':>12}{'cap $':>7}"
+        f"{'wallet':>12}{'burn/day':>10}{'days left':>10}  last error"
     )
-    lines.append(header)
     for a in doc["accounts"]:
+        notional = sum(p["notional"] or 0 for p in a["positions"].values())
+        wallet = _cell(a["wallet"]) + ("!" if a.get("wallet_low") else "")
         lines.append(
-            f"{a['account']:<22}{a['role']:<7}{a['breaker']:<10}{a['open_orders']:>6}  "
-            f"{a['wallet'] or '-':>10}  {a['burn_per_day'] if a['burn_per_day'] is not None else '-':>9}"
-            f"  {a['days_to_empty'] if a['days_to_empty'] is not None else '-':>9}  "
-            f"{a['last_error'] or ''}"
+            f"{a['account']:<22}{a['role']:<7}{a['breaker']:<10}{a['open_orders']:>6}"
+            f"{notional:>12.2f}{a['cap']:>7g}{wallet:>12}{_cell(a['burn_per_day']):>10}"
+            f"{_cell(a['days_to_empty']):>10}  {a['last_error'] or ''}"
         )
     return "\n".join(lines)

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import structlog
 
-from rocky_bot.exchange.errors import ApiError, ExchangeError
+from rocky_bot.exchange.errors import ApiError, ExchangeError, MalformedReplyError
 from rocky_bot.exchange.models import AccountUpdate, Order, OrderUpdate
 from rocky_bot.funnel import Role
 from rocky_bot.settings import Settings
@@ -114,7 +114,9 @@ class AccountUpkeep:
                     next_wallet = now + s.balance_interval_s
                     await self.read_wallet()
             except ExchangeError as exc:
-                log.warning("upkeep_failed", error=str(exc), kind=type(exc).__name__)
+                # A malformed reply is reported by the client, once per kind per minute.
+                if not isinstance(exc, MalformedReplyError):
+                    log.warning("upkeep_failed", error=str(exc), kind=type(exc).__name__)
                 self.ctx.record_error(exc)
 
     async def reconcile(self) -> None:

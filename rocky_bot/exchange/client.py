@@ -59,6 +59,38 @@ _IOC_UNSUPPORTED = _UNSUPPORTED | {-1115}
 _NOT_JSON: Any = object()
 
 
+class ReplyProblems:
+    """Malformed replies (not JSON, a proxy's HTML page, missing fields, wrong types): counted by
+    kind and logged once per kind per `log_every_s`, shared by every client of the fleet.
+
+    A backend that starts answering garbage answers it to every account on every call; one line
+    per kind per minute says so without burying everything else in the journal.
+    """
+
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, log_every_s: float = 60.0
+    ) -> None:
+        self.counts: dict[str, int] = {}
+        self._clock = clock
+        self._every = log_every_s
+        self._logged: dict[str, float] = {}
+
+    def note(self, kind: str, account: str, endpoint: str, problem: str) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        now = self._clock()
+        if now - self._logged.get(kind, float("-inf")) >= self._every:
+            self._logged[kind] = now
+            log.warning(
+                "exchange_reply_malformed", kind=kind, account=account, endpoint=endpoint,
+                problem=problem[:200], count=self.counts[kind],
+            )  # fmt: skip
+
+
+def problem_kind(problem: str) -> str:
+    """The kind of a parser's complaint (parse.py words them `field X is missing` / `is null`)."""
+    return "missing_field" if problem.endswith(("is missing", "is null")) else "wrong_type"
+
+
 @dataclass
 class Capabilities:
     """What this exchange supports; None until an answer says so."""
@@ -138,10 +170,12 @@ class ExchangeClient:
         on_request: Callable[[RequestRecord], None] | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         max_read_attempts: int = 3,
+        reply_problems: ReplyProblems | None = None,
     ) -> None:
         self.account = account
         self.paths = paths
         self.capabilities = Capabilities()
+        self.reply_problems = reply_problems or ReplyProblems()
         self.server_clock = ServerClock(clock)
         self._governor = governor
         self._sleep = sleep
@@ -177,7 +211,8 @@ class ExchangeClient:
         sent = self.server_clock.local_ms()
         reply = await self._call("GET", self.paths.time, security=None, weight=WEIGHTS["time"])
         received = self.server_clock.local_ms()
-        offset = parse.parse_server_time(reply, self.paths.time) - (sent + received) // 2
+        server_ms = self._parse(parse.parse_server_time, reply, self.paths.time)
+        offset = server_ms - (sent + received) // 2
         self.server_clock.offset_ms = offset
         self._log.info("clock_synced", offset_ms=offset, rtt_ms=received - sent)
         return offset
@@ -185,7 +220,7 @@ class ExchangeClient:
     async def exchange_info(self) -> dict[str, SymbolRules]:
         path = self.paths.exchange_info
         reply = await self._call("GET", path, security=None, weight=WEIGHTS["exchange_info"])
-        return parse.parse_exchange_info(reply, path)
+        return self._parse(parse.parse_exchange_info, reply, path)
 
     # ----------------------------------------------------------------------------------- orders
 
@@ -228,7 +263,7 @@ class ExchangeClient:
 
         async def send() -> Order:
             reply = await self._call("POST", path, params, weight=0, idempotent=False, order=True)
-            return parse.parse_order(reply, path)
+            return self._parse(parse.parse_order, reply, path)
 
         try:
             return await send()
@@ -272,7 +307,7 @@ class ExchangeClient:
             if exc.order_gone:
                 return None
             raise
-        return parse.parse_order(reply, path)
+        return self._parse(parse.parse_order, reply, path)
 
     async def cancel_order(
         self, symbol: str, *, order_id: int | None = None, client_order_id: str | None = None
@@ -286,7 +321,7 @@ class ExchangeClient:
             if exc.order_gone:
                 return None
             raise
-        return parse.parse_order(reply, path)
+        return self._parse(parse.parse_order, reply, path)
 
     async def modify_order(
         self, symbol: str, *, order_id: int, side: Side, qty: Decimal, price: Decimal
@@ -305,7 +340,7 @@ class ExchangeClient:
             reply = await self._call(
                 "PUT", path, params, weight=WEIGHTS["modify_order"], idempotent=False, order=True
             )
-            return parse.parse_order(reply, path)
+            return self._parse(parse.parse_order, reply, path)
 
         return await self._capability("modify", modify, _UNSUPPORTED)
 
@@ -313,7 +348,8 @@ class ExchangeClient:
         path = self.paths.open_orders
         params = [("symbol", symbol)] if symbol else []
         weight = WEIGHTS["open_orders" if symbol else "open_orders_all_symbols"]
-        return parse.parse_open_orders(await self._call("GET", path, params, weight=weight), path)
+        reply = await self._call("GET", path, params, weight=weight)
+        return self._parse(parse.parse_open_orders, reply, path)
 
     async def cancel_all_orders(self, symbol: str) -> None:
         path = self.paths.all_open_orders
@@ -323,19 +359,20 @@ class ExchangeClient:
 
     async def balance(self) -> list[Balance]:
         path = self.paths.balance
-        return parse.parse_balance(await self._call("GET", path, weight=WEIGHTS["balance"]), path)
+        reply = await self._call("GET", path, weight=WEIGHTS["balance"])
+        return self._parse(parse.parse_balance, reply, path)
 
     async def position_risk(self, symbol: str | None = None) -> list[Position]:
         path = self.paths.position_risk
         params = [("symbol", symbol)] if symbol else []
         reply = await self._call("GET", path, params, weight=WEIGHTS["position_risk"])
-        return parse.parse_position_risk(reply, path)
+        return self._parse(parse.parse_position_risk, reply, path)
 
     async def set_leverage(self, symbol: str, leverage: int) -> int:
         path = self.paths.leverage
         params = [("symbol", symbol), ("leverage", str(int(leverage)))]
         reply = await self._call("POST", path, params, weight=WEIGHTS["leverage"])
-        return parse.parse_leverage(reply, path)
+        return self._parse(parse.parse_leverage, reply, path)
 
     async def countdown_cancel_all(self, symbol: str, countdown_ms: int) -> None:
         """Arm (or, with 0, disarm) the exchange's dead-man switch for `symbol`."""
@@ -352,7 +389,7 @@ class ExchangeClient:
 
         async def create() -> str:
             reply = await self._call("POST", path, security=API_KEY, weight=WEIGHTS["listen_key"])
-            return parse.parse_listen_key(reply, path)
+            return self._parse(parse.parse_listen_key, reply, path)
 
         return await self._capability("user_stream", create, _UNSUPPORTED)
 
@@ -402,6 +439,13 @@ class ExchangeClient:
         return result
 
     # -------------------------------------------------------------------------- request plumbing
+
+    def _parse(self, parser: Callable[[Any, str], T], reply: Any, path: str) -> T:
+        try:
+            return parser(reply, path)
+        except MalformedReplyError as exc:
+            self.reply_problems.note(problem_kind(exc.problem), self.account, path, exc.problem)
+            raise
 
     async def _call(
         self,
@@ -463,6 +507,12 @@ class ExchangeClient:
             if used.isdigit():
                 self._governor.observe(int(used))
             payload = _decode(response.content)
+            if payload is _NOT_JSON:
+                kind = response.headers.get("Content-Type", "")
+                self.reply_problems.note(
+                    "html" if "html" in kind else "not_json", self.account, path,
+                    f"HTTP {status}, {kind or 'no content type'}, {len(response.content)} bytes",
+                )  # fmt: skip
             error = self._api_error(response, payload, order)
             if error is not None:
                 code = error.code

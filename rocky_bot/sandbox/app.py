@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from rocky_bot.sandbox import admin, rest_account, rest_public, rest_trade, userdata
+from rocky_bot.sandbox import admin, faults, rest_account, rest_public, rest_trade, userdata
 from rocky_bot.sandbox.config import SandboxConfig
 from rocky_bot.sandbox.engine import Engine, wall_clock_ms
 from rocky_bot.sandbox.errors import SandboxError
@@ -59,7 +59,9 @@ class SandboxExchange:
         self.config = config
         self.clock_ms = clock_ms
         self.admin_token = config.admin_token or secrets.token_hex(16)
-        self.faults = FaultHooks()  # the fault-injection seam: replace with a subclass
+        #: The fault-injection seam (faults.py; `/admin/v1/faults`). Tests may swap in their own.
+        self.fault_injector = faults.FaultInjector(self, seed=config.seed)
+        self.faults: FaultHooks = self.fault_injector
         self.keys = KeyStore()
         self.users = userdata.UserData(clock_ms)
         self.engine = Engine(
@@ -137,6 +139,7 @@ class SandboxExchange:
             self._stopped = True
             return
         self._stopped = True
+        await self.fault_injector.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -153,7 +156,33 @@ class SandboxExchange:
 
     def _on_tick(self, tick: Tick) -> None:
         self.engine.set_mark(tick.symbol, tick.mid)
-        self.market.publish(tick)
+        if not self.faults.replace_tick(tick):
+            self.market.publish(tick)
+
+    # -- the "exchange down" fault ----------------------------------------------------------
+    async def refuse_connections(self) -> None:
+        """Stop listening and cut every open connection (HTTP and websockets) at once.
+
+        Clients then see what a dead host looks like: resets on open connections and
+        "connection refused" on new ones, not polite error replies.
+        """
+        assert self._server is not None
+        for listener in self._server.servers:
+            listener.close()
+        for connection in list(self._server.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
+        log.warning("sandbox_down", base_url=self.base_url)
+
+    async def accept_connections(self) -> None:
+        """Listen again on the same port (after `refuse_connections`)."""
+        assert self._server is not None
+        if self._stopped or any(s.is_serving() for s in self._server.servers):
+            return
+        self._server.config.port = int(self.base_url.rsplit(":", 1)[1])
+        await self._server.startup()
+        log.warning("sandbox_up", base_url=self.base_url)
 
     async def _housekeeping(self) -> None:
         """Dead-man switches every `countdown_poll_ms`; listenKey expiry once a second.
@@ -182,6 +211,7 @@ class SandboxExchange:
             *rest_account.routes(gw, self.engine),
             *userdata.routes(gw, self.users),
             *admin.routes(self.engine, self.keys, self.admin_token),
+            *faults.routes(self.fault_injector, self.admin_token),
         ]
         ws: list[BaseRoute] = [
             WebSocketRoute("/ws", self._raw_market),

@@ -153,6 +153,16 @@ class MarketStreams:
             else:
                 connection.push(raw)
 
+    def publish_raw(self, symbol: str, raw: str) -> None:
+        """Send `raw` verbatim as `symbol`'s bookTicker payload (fault injection: bad frames).
+
+        Combined connections get it inside the usual wrapper, so text that is not JSON makes
+        the whole frame unparseable, as a corrupted frame from a proxy would be.
+        """
+        stream = f"{symbol.lower()}@bookTicker"
+        for connection in self._subscribers.get(stream, ()):
+            connection.push(f'{{"stream":"{stream}","data":{raw}}}' if connection.combined else raw)
+
     async def handle(
         self, websocket: WebSocket, path_streams: list[str] | None, combined: bool
     ) -> None:

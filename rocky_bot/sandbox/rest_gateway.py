@@ -6,9 +6,12 @@ limit), API key (-2014/-2015, HTTP 401), signature and timestamp for SIGNED call
 -1021), the account's order counters (-1015), then the handler. Handlers are synchronous and
 return JSON-able values or raise `SandboxError`; every answer is `application/json`.
 
-Fault injection seam: `FaultHooks`. `FaultMiddleware` asks `before_request` before routing (so a
-hook can delay, fail, time out or rate-limit any HTTP request), the signed-request clock check
-adds `clock_skew_ms()`, and order handlers ask `reject_order()`. The defaults do nothing.
+Fault injection seam: `FaultHooks`. `FaultMiddleware` hands every HTTP request to `handle`, whose
+default asks `before_request` before routing (so a hook can delay, fail, time out or rate-limit
+any HTTP request); a subclass may override `handle` itself to run the endpoint and then answer
+something else (an order executed but answered 503, a reply mangled on its way back). The
+signed-request clock check adds `clock_skew_ms()`, order handlers ask `reject_order()`, and the
+price driver's ticks pass `replace_tick()`. The defaults do nothing (see faults.py).
 """
 
 from __future__ import annotations
@@ -40,6 +43,14 @@ ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 class FaultHooks:
     """Seam for fault injection (latency, 5xx, timeouts, 429/418, clock skew, margin rejects)."""
 
+    async def handle(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
+        """Serve one HTTP request through `app` (a subclass may run it, then answer otherwise)."""
+        response = await self.before_request(scope)
+        if response is not None:
+            await response(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
     async def before_request(self, scope: Scope) -> Response | None:
         """Return a response to answer instead of the endpoint (may sleep first); None = pass."""
         return None
@@ -52,6 +63,10 @@ class FaultHooks:
         """An error to answer a new order with (e.g. a forced -2019), or None."""
         return None
 
+    def replace_tick(self, tick: object) -> bool:
+        """True when the hook published something else instead of this market tick."""
+        return False
+
 
 class FaultMiddleware:
     """Pure ASGI middleware: consults the current hooks before any HTTP request is routed."""
@@ -62,10 +77,8 @@ class FaultMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            response = await self.hooks().before_request(scope)
-            if response is not None:
-                await response(scope, receive, send)
-                return
+            await self.hooks().handle(scope, receive, send, self.app)
+            return
         await self.app(scope, receive, send)
 
 

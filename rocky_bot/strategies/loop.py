@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from rocky_bot.exchange.errors import ExchangeError
+from rocky_bot.exchange.errors import ExchangeError, MalformedReplyError
 
 log = structlog.get_logger()
 
@@ -80,7 +80,9 @@ class StrategyLoop(ABC):
             try:
                 await self.iterate()
             except ExchangeError as exc:
-                log.warning("loop_iteration_failed", error=str(exc), kind=type(exc).__name__)
+                # A malformed reply is reported by the client, once per kind per minute.
+                if not isinstance(exc, MalformedReplyError):
+                    log.warning("loop_iteration_failed", error=str(exc), kind=type(exc).__name__)
                 self._on_error(exc)
             except Exception as exc:  # a bug must not kill the loop; it is counted and logged
                 log.exception("loop_iteration_crashed", error=repr(exc))

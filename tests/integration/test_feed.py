@@ -209,6 +209,22 @@ async def test_a_jump_over_five_percent_is_dropped_and_counted():
         assert feed.stats.shocks == 0  # dropped ticks are not moves
 
 
+async def test_a_dropped_jump_stops_quoting_the_old_mid_at_once():
+    """After a dropped jump the last accepted mid may be 5 % off the market: the symbol is not
+    live (makers pull) from that tick on, not only once it goes stale."""
+    async with running_feed(stale_after_s=5.0) as (feed, exchange):
+        changes: list[bool] = []
+        feed.on_state_change(lambda symbol: changes.append(feed.is_live(symbol)))
+        await exchange.send(combined(BTC, "100", "100"))
+        await eventually(lambda: feed.is_live(BTC))
+        await exchange.send(combined(BTC, "108", "108"))
+        await eventually(lambda: feed.in_doubt(BTC))
+        assert not feed.is_live(BTC) and not feed.is_stale(BTC) and feed.mid(BTC) == D("100")
+        await exchange.send(combined(BTC, "100.5", "100.5"))  # the market was there after all
+        await eventually(lambda: feed.is_live(BTC))
+        assert changes == [True, False, True]
+
+
 async def test_a_two_percent_move_within_the_window_pauses_quoting():
     async with running_feed(stale_after_s=5.0, shock_window_s=5.0, shock_pause_s=0.3) as (
         feed,

@@ -1,0 +1,382 @@
+"""Fault injection: the sandbox misbehaves on purpose, so reliability is tested, not hoped for.
+
+    POST   /admin/v1/faults  {"latency_ms": 200, "error_rate": 0.2, ...}  → what is active
+    GET    /admin/v1/faults                                                → what is active
+    DELETE /admin/v1/faults                                                → everything cleared
+
+Header `X-Admin-Token` (401 without it). POST merges: fields it names change, others stay.
+`/admin/...` itself is never faulted, so a test can always clear what it set (except while
+the whole exchange is down: `down_s` comes back up by itself).
+
+REST faults (every reply of every signed or public endpoint):
+  latency_ms        added before every reply
+  error_rate        share answered 503 with an unknown-status body; of order mutations, half
+                    were executed before the 503 (the outcome really is unknown)
+  timeout_rate      share executed, then held until the client gives up (or `hang_s`)
+  malformed_rate    share executed, then damaged: `malformed_kinds` ⊆ not_json, html (a
+                    proxy's 502 page), missing_field, wrong_type
+  rate_limit / ban  429 / 418 + Retry-After (`retry_after_s`) on everything
+  clock_skew_ms     added to the server's clock (/time and the recvWindow check)
+  reject_margin     -2019 on every new order
+  unsupported       capabilities the exchange pretends to lack: modify (PUT order → 405),
+                    countdown, user_stream (404), ioc (-1115 on timeInForce=IOC)
+Market faults: feed_freeze (sockets open, no ticks), feed_drop (every market socket closed,
+new ones refused), feed_garbage_rate (share of ticks replaced by bad frames), price_jump_pct
+(one step of every mid, an action rather than a state). `down_s`: refuse every connection —
+listener closed, open connections cut — for that many seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rocky_bot.sandbox import errors
+from rocky_bot.sandbox import fault_replies as replies
+from rocky_bot.sandbox.errors import SandboxError
+from rocky_bot.sandbox.rest_gateway import FaultHooks, error_response, json_response
+
+if TYPE_CHECKING:
+    from rocky_bot.sandbox.app import SandboxExchange
+    from rocky_bot.sandbox.prices import Tick
+
+log = structlog.get_logger()
+
+Capability = Literal["modify", "countdown", "user_stream", "ioc"]
+MalformedKind = Literal["not_json", "html", "missing_field", "wrong_type"]
+
+
+class FaultUpdate(BaseModel):
+    """The POST body: every field optional; unknown fields are refused (a typo is not a no-op)."""
+
+    model_config = ConfigDict(extra="forbid")
+    latency_ms: int | None = Field(None, ge=0, le=60_000)
+    error_rate: float | None = Field(None, ge=0, le=1)
+    timeout_rate: float | None = Field(None, ge=0, le=1)
+    hang_s: float | None = Field(None, gt=0, le=600)
+    malformed_rate: float | None = Field(None, ge=0, le=1)
+    malformed_kinds: list[MalformedKind] | None = Field(None, min_length=1)
+    rate_limit: bool | None = None
+    ban: bool | None = None
+    retry_after_s: int | None = Field(None, ge=0, le=86_400)
+    clock_skew_ms: int | None = Field(None, ge=-3_600_000, le=3_600_000)
+    reject_margin: bool | None = None
+    unsupported: list[Capability] | None = None
+    feed_freeze: bool | None = None
+    feed_drop: bool | None = None
+    feed_garbage_rate: float | None = Field(None, ge=0, le=1)
+    price_jump_pct: float | None = Field(None, gt=-50, lt=100)
+    down_s: float | None = Field(None, gt=0, le=3600)
+    seed: int | None = None
+
+
+@dataclass
+class ActiveFaults:
+    latency_ms: int = 0
+    error_rate: float = 0.0
+    timeout_rate: float = 0.0
+    hang_s: float = 30.0
+    malformed_rate: float = 0.0
+    malformed_kinds: list[str] = field(default_factory=lambda: list(replies.MALFORMED_KINDS))
+    rate_limit: bool = False
+    ban: bool = False
+    retry_after_s: int = 5
+    clock_skew_ms: int = 0
+    reject_margin: bool = False
+    unsupported: list[str] = field(default_factory=list)
+    feed_freeze: bool = False
+    feed_drop: bool = False
+    feed_garbage_rate: float = 0.0
+
+    def touches_http(self) -> bool:
+        return bool(
+            self.latency_ms or self.error_rate or self.timeout_rate or self.malformed_rate
+            or self.rate_limit or self.ban or self.unsupported
+        )  # fmt: skip
+
+
+class FaultInjector(FaultHooks):
+    """The sandbox's FaultHooks: one per exchange, driven by the admin routes or by tests."""
+
+    def __init__(self, exchange: SandboxExchange, seed: int | None = None) -> None:
+        self._exchange = exchange
+        self.active = ActiveFaults()
+        self.injected: Counter[str] = Counter()
+        self._rng = random.Random(seed)
+        self._release = asyncio.Event()  # set on clear: held requests answer at once
+        self._up_again: asyncio.Task[None] | None = None
+        self._down_soon: asyncio.Task[None] | None = None
+        self._down_until: float | None = None
+
+    # -- control ---------------------------------------------------------------------------
+    async def apply(self, **changes: Any) -> dict[str, Any]:
+        """Validate and apply a POST body's worth of changes; returns the snapshot."""
+        update = FaultUpdate(**changes).model_dump(exclude_none=True)
+        if "seed" in update:
+            self._rng = random.Random(update.pop("seed"))
+        jump, down_s = update.pop("price_jump_pct", None), update.pop("down_s", None)
+        was = asdict(self.active)
+        for name, value in update.items():
+            setattr(self.active, name, value)
+        if self._release.is_set():
+            self._release = asyncio.Event()
+        prices, market = self._exchange.prices, self._exchange.market
+        prices.frozen = self.active.feed_freeze
+        market.refuse_new = self.active.feed_drop
+        if self.active.feed_drop and not was["feed_drop"]:
+            self.injected["feed_drop"] += 1
+            await market.drop_all()
+        if self.active.feed_freeze and not was["feed_freeze"]:
+            self.injected["feed_freeze"] += 1
+        if jump is not None:
+            self.injected["price_jump"] += 1
+            prices.jump(jump)
+        if down_s is not None:  # after a moment, so this very reply still reaches the caller
+            self._down_soon = asyncio.create_task(self._after(0.05, self.go_down, down_s))
+        log.warning("faults_applied", **{k: v for k, v in update.items()}, price_jump_pct=jump,
+                    down_s=down_s)  # fmt: skip
+        return self.snapshot()
+
+    async def clear(self) -> dict[str, Any]:
+        """Back to a healthy exchange: every fault off, held requests answered, listener up."""
+        self.active = ActiveFaults()
+        self._release.set()
+        self._exchange.prices.frozen = False
+        self._exchange.market.refuse_new = False
+        await self._cancel_timers()
+        if self._down_until is not None:
+            await self._come_up()
+        log.warning("faults_cleared")
+        return self.snapshot()
+
+    def snapshot(self) -> dict[str, Any]:
+        until = self._down_until
+        down = None if until is None else round(max(0.0, until - time.monotonic()), 3)
+        return {**asdict(self.active), "down_remaining_s": down, "injected": dict(self.injected)}
+
+    async def go_down(self, seconds: float) -> None:
+        """Refuse every connection now, and come back up by itself after `seconds`."""
+        self.injected["down"] += 1
+        if self._down_until is None:
+            await self._exchange.refuse_connections()
+        self._down_until = time.monotonic() + seconds
+        if self._up_again is not None:
+            self._up_again.cancel()
+        self._up_again = asyncio.create_task(self._after(seconds, self._come_up))
+
+    @staticmethod
+    async def _after(delay: float, then: Callable[..., Awaitable[None]], *args: Any) -> None:
+        await asyncio.sleep(delay)
+        await then(*args)
+
+    async def _come_up(self) -> None:
+        self._up_again = None
+        self._down_until = None
+        await self._exchange.accept_connections()
+
+    async def close(self) -> None:
+        """The exchange is stopping: release held requests, forget the timer."""
+        self._release.set()
+        await self._cancel_timers()
+
+    async def _cancel_timers(self) -> None:
+        timers = [t for t in (self._up_again, self._down_soon) if t is not None]
+        current = asyncio.current_task()
+        for timer in timers:
+            if timer is not current:
+                timer.cancel()
+        await asyncio.gather(*(t for t in timers if t is not current), return_exceptions=True)
+        self._up_again = self._down_soon = None
+
+    # -- FaultHooks --------------------------------------------------------------------------
+    def clock_skew_ms(self) -> int:
+        return self.active.clock_skew_ms
+
+    def reject_order(self, account: str) -> SandboxError | None:
+        if not self.active.reject_margin:
+            return None
+        self.injected["reject_margin"] += 1
+        return errors.rejected(errors.MARGIN)
+
+    def replace_tick(self, tick: object) -> bool:
+        rate = self.active.feed_garbage_rate
+        if not rate or self._rng.random() >= rate:
+            return False
+        t: Tick = tick  # type: ignore[assignment]
+        kind = self._rng.choice(replies.GARBAGE_KINDS)
+        self.injected[f"feed_garbage:{kind}"] += 1
+        frame = replies.garbage_frame(kind, t.symbol, f"{t.bid:f}", f"{t.ask:f}")
+        self._exchange.market.publish_raw(t.symbol, frame)
+        return True
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
+        f = self.active
+        path: str = scope["path"]
+        if not f.touches_http() or path.startswith("/admin/"):
+            await app(scope, receive, send)
+            return
+        if f.latency_ms:
+            self.injected["latency"] += 1
+            await asyncio.sleep(f.latency_ms / 1000)
+        if f.ban or f.rate_limit:
+            now_ms = self._exchange.clock_ms()
+            err = (
+                replies.banned(now_ms + f.retry_after_s * 1000)
+                if f.ban
+                else replies.rate_limited(self._exchange.config.weight_limit_per_min)
+            )
+            self.injected["ban" if f.ban else "rate_limit"] += 1
+            await _answer(send, err, {"Retry-After": f.retry_after_s})
+            return
+        body = await _read_body(receive)
+        replay = _replayer(body, receive)
+        method = scope["method"]
+        params = replies.request_params(scope.get("query_string", b""), body)
+        for capability in f.unsupported:
+            hit = replies.unsupported_reply(capability, method, path, params)
+            if hit is not None:
+                self.injected[f"unsupported:{capability}"] += 1
+                await _answer(send, hit[1])
+                return
+        rng = self._rng
+        if f.error_rate and rng.random() < f.error_rate:
+            self.injected["error"] += 1
+            if (method, path) in replies.ORDER_MUTATIONS and rng.random() < 0.5:
+                self.injected["error_executed"] += 1
+                await _run(app, scope, replay)
+            await _answer(send, replies.unknown_status(rng))
+            return
+        if f.timeout_rate and rng.random() < f.timeout_rate:
+            self.injected["timeout"] += 1
+            captured = await _run(app, scope, replay)
+            await self._hold(receive, f.hang_s)
+            await _replay_to(send, captured)
+            return
+        if f.malformed_rate and rng.random() < f.malformed_rate:
+            captured = await _run(app, scope, replay)
+            status = captured[0]["status"] if captured else 500
+            if status >= 300:  # an error reply stays as it is: only a good reply gets damaged
+                await _replay_to(send, captured)
+                return
+            kind = rng.choice(f.malformed_kinds)
+            self.injected[f"malformed:{kind}"] += 1
+            raw = b"".join(m.get("body", b"") for m in captured[1:])
+            status, content_type, damaged = replies.mangle(kind, status, raw, rng)
+            await _send_raw(send, status, content_type, damaged)
+            return
+        await app(scope, replay, send)
+
+    async def _hold(self, receive: Receive, limit_s: float) -> None:
+        """Hold a reply until the client hangs up, the faults are cleared, or `limit_s`."""
+        release = self._release
+        waits = {asyncio.ensure_future(receive()), asyncio.ensure_future(release.wait())}
+        try:
+            await asyncio.wait(waits, timeout=limit_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+
+
+# -- ASGI plumbing ------------------------------------------------------------------------------
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+def _replayer(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _run(app: ASGIApp, scope: Scope, receive: Receive) -> list[Message]:
+    """Run the endpoint for its effect; keep its reply (start + body messages) for later."""
+    captured: list[Message] = []
+
+    async def keep(message: Message) -> None:
+        captured.append(message)
+
+    await app(scope, receive, keep)
+    return captured
+
+
+async def _replay_to(send: Send, captured: list[Message]) -> None:
+    with contextlib.suppress(Exception):  # the client may be long gone: that is the point
+        for message in captured:
+            await send(message)
+
+
+async def _send_raw(send: Send, status: int, content_type: str, body: bytes) -> None:
+    await send(
+        {"type": "http.response.start", "status": status,
+         "headers": replies.headers_of(content_type, body)}
+    )  # fmt: skip
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def _answer(send: Send, err: SandboxError, headers: dict[str, Any] | None = None) -> None:
+    body = replies.error_body(err)
+    await send(
+        {"type": "http.response.start", "status": err.http_status,
+         "headers": replies.headers_of("application/json", body, headers)}
+    )  # fmt: skip
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+# -- admin routes -------------------------------------------------------------------------------
+
+
+def routes(injector: FaultInjector, admin_token: str) -> list[Route]:
+    def authorized(request: Request) -> bool:
+        given = request.headers.get("X-Admin-Token", "")
+        return hmac.compare_digest(given.encode(), admin_token.encode())
+
+    async def faults(request: Request) -> Response:
+        if not authorized(request):
+            return error_response(SandboxError(-2015, "Invalid admin token.", 401))
+        if request.method == "GET":
+            return json_response(injector.snapshot())
+        if request.method == "DELETE":
+            return json_response(await injector.clear())
+        try:
+            raw = await request.json()
+            if not isinstance(raw, dict):
+                raise ValueError("not an object")
+            return json_response(await injector.apply(**raw))
+        except ValidationError as exc:
+            names = ", ".join(str(e["loc"][0]) for e in exc.errors() if e["loc"]) or "body"
+            return error_response(SandboxError(-1130, f"Invalid data sent for: {names}."))
+        except ValueError:
+            return error_response(SandboxError(-1130, "Invalid data sent for: body."))
+
+    return [Route("/admin/v1/faults", faults, methods=["GET", "POST", "DELETE"])]

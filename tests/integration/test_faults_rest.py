@@ -1,0 +1,103 @@
+"""The fault matrix, REST faults: each applied alone to a 30-account fleet, then cleared.
+
+Every scenario asserts (scenario.run_scenario): invariants 1–3 held throughout, checked from
+the exchange's side; the funnel back in full with every breaker closed within 10 s of the
+clear; every loop iterating afterwards, no task restarted, the daemon still running; no secret
+in the log stream, /status or /metrics. Holds are 4–6 s: the daemon's reaction times are
+compressed with it (scenario.MATRIX: 1 s client timeout, 1–4 s breaker cooldowns).
+
+`grace_s` is how long a second live order on one side is tolerated (invariant 1's "instant of a
+make-before-break replace"): 0.3 s on a healthy exchange, widened by exactly what the fault
+does to the two requests of a replace (the cancel of the old order is delayed, retried, or
+held back by a Retry-After).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from scenario import run_scenario
+
+
+def faults(**changes):
+    async def inject(inv):
+        await inv.sandbox.fault_injector.apply(seed=5, **changes)
+
+    return inject
+
+
+def report(name: str, out) -> None:
+    print(f"\n{name}: recovery {out.recovery_s:.2f}s, {out.checks} checks, {out.orders} orders, "
+          f"injected {out.injected}")  # fmt: skip
+
+
+async def test_latency(tmp_path):
+    """150 ms on every reply: a replace takes two of them, so ~0.3 s of overlap plus queueing."""
+    out = await run_scenario(tmp_path, inject=faults(latency_ms=150), hold_s=4, grace_s=1.0)
+    assert out.injected["latency"] > 100
+    report("latency", out)
+
+
+async def test_error_rate(tmp_path):
+    """30 % of calls answered 503 unknown-status, half the order mutations executed anyway.
+
+    Each timed-out order is looked up by its clientOrderId before any resend, so no decision is
+    ever doubled (invariant 3), and the daemon's picture stays true enough to hold 1 and 2.
+    """
+    out = await run_scenario(tmp_path, inject=faults(error_rate=0.3), hold_s=5, grace_s=1.5)
+    assert out.injected["error_executed"] > 0
+    assert "order_status_recovered" in out.log  # a 503'd order that did land was found
+    report("error_rate", out)
+
+
+async def test_timeout_rate(tmp_path):
+    """20 % of calls executed, then held past the 1 s client timeout."""
+    out = await run_scenario(tmp_path, inject=faults(timeout_rate=0.2), hold_s=5, grace_s=3.5)
+    assert out.injected["timeout"] > 10
+    assert "order_status_recovered" in out.log
+    report("timeout_rate", out)
+
+
+async def test_rate_limit(tmp_path):
+    """429 + Retry-After 1 s on everything: every client pauses instead of hammering."""
+    out = await run_scenario(
+        tmp_path, inject=faults(rate_limit=True, retry_after_s=1), hold_s=4,
+        grace_s=2.5,
+    )  # fmt: skip
+    # Paused clients do not retry before Retry-After: about one 429 per account per second.
+    assert out.injected["rate_limit"] < 30 * 4 * 3, out.injected
+    report("rate_limit", out)
+
+
+async def test_ban(tmp_path):
+    """418 + Retry-After 2 s: the IP is banned, so every client of the fleet pauses at once."""
+    out = await run_scenario(
+        tmp_path, inject=faults(ban=True, retry_after_s=2), hold_s=4,
+        grace_s=4.5,
+    )  # fmt: skip
+    assert out.injected["ban"] < 30 * 4, out.injected  # one 418 stops everyone for 2 s
+    report("ban", out)
+
+
+async def test_clock_skew(tmp_path):
+    """The server's clock 3 s behind, then 8 s ahead (past recvWindow), then right again:
+    -1021 re-syncs the client's clock and the request is retried once, never a breaker trip."""
+
+    async def inject(inv):
+        await inv.sandbox.fault_injector.apply(clock_skew_ms=-3000)
+        await asyncio.sleep(2.5)
+        await inv.sandbox.fault_injector.apply(clock_skew_ms=8000)
+
+    out = await run_scenario(tmp_path, inject=inject, hold_s=2.5, grace_s=0.6)
+    assert out.log.count('"timestamp_rejected"') >= 30, "every client met a -1021 and re-synced"
+    assert '"breaker_tripped"' not in out.log
+    report("clock_skew", out)
+
+
+async def test_reject_margin(tmp_path):
+    """-2019 on every new order: three in a minute trip the account's breaker, which pulls its
+    quotes; once the exchange accepts orders again the breakers half-open and close."""
+    out = await run_scenario(tmp_path, inject=faults(reject_margin=True), hold_s=4, grace_s=0.6)
+    assert out.injected["reject_margin"] > 0
+    assert '"breaker_tripped"' in out.log and '"breaker_closed"' in out.log
+    report("reject_margin", out)
