@@ -4,15 +4,16 @@ Three processes, so that what is measured is the fleet's own:
 
     bench (this)  ── mints accounts, writes a mode-600 keys file, samples /proc, writes the report
     ├─ exchange   `python -m rocky_bot.bench_probe`: the sandbox + a recorder (bench_probe.py)
-    └─ fleet      `python -m rocky_bot.bench fleet --seed S`: exactly `rocky-bot run` (same
-                  settings from ROCKY_* env, same `run_daemon`), but with a seeded Fleet, so the
-                  bench can re-derive each maker's jittered drift and judge its bands exactly.
+    └─ fleet      `python -m rocky_bot.bench_procs fleet --seed S`: exactly `rocky-bot run`
+                  (same settings from ROCKY_* env, same `run_daemon`), but with a seeded Fleet,
+                  so the bench can re-derive each maker's jittered drift and judge its bands.
 
 Timeline: exchange up → accounts minted → fleet started → `fleet_ready` seen in its JSON log →
 `warmup_s` (loops stagger their start) → the measurement window of `duration_s` (fleet CPU
 from /proc/<pid>/stat, RSS from /proc/<pid>/status) → SIGTERM to the fleet (it must exit 0 and
 leave no order behind) → SIGTERM to the exchange, which writes what it recorded → analysis
-(`bench_report`) → JSON report + table. Everything listens on and talks to 127.0.0.1 only.
+(`bench_analysis`, `bench_samples`, `bench_report`) → JSON report + table. Everything listens
+on and talks to 127.0.0.1 only.
 
 Any ROCKY_* variable in the bench's environment reaches the fleet (so a setting can be A/B
 tested) and is recorded in the report. With more than 30 accounts the exchange's and the
@@ -23,12 +24,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
 import os
 import secrets
-import signal
 import sys
 import tempfile
 import time
@@ -37,15 +36,24 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from rocky_bot.bench_procs import (
+    machine_info,
+    proc_cpu_s,
+    proc_mem_mb,
+    rocky_env_overrides,
+    start_exchange,
+    start_fleet,
+    stop_child,
+    tail_of,
+    wait_fleet_ready,
+)
 from rocky_bot.bench_report import Level, MeasureContext, build_report, format_table
 from rocky_bot.funnel import funnel_ids
 
-_READY_EVENT = "fleet_ready"
 #: Keep the bench's working directory (keys, logs, probe.json) here instead of a temp dir.
 WORKDIR_ENV = "ROCKY_BENCH_WORKDIR"
 #: Seed of the price path and of the fleet's randomness (default 1: runs are comparable).
 SEED_ENV = "ROCKY_BENCH_SEED"
-_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,139 +74,6 @@ def weight_limit_for(accounts: int) -> int:
 
 
 # --- /proc --------------------------------------------------------------------------------------
-
-
-def proc_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process (all its threads) from /proc/<pid>/stat."""
-    raw = Path(f"/proc/{pid}/stat").read_text()
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
-
-
-def proc_mem_mb(pid: int) -> dict[str, float]:
-    """VmRSS (now) and VmHWM (peak) in MiB from /proc/<pid>/status."""
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = int(value.split()[0]) / 1024
-    return out
-
-
-def machine_info() -> dict[str, Any]:
-    model = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    mem_mb = None
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        first = Path("/proc/meminfo").read_text().splitlines()[0]
-        mem_mb = int(first.split()[1]) // 1024
-    return {
-        "nproc": os.cpu_count(),
-        "cpu_model": model,
-        "mem_total_mb": mem_mb,
-        "python": sys.version.split()[0],
-        "platform": sys.platform,
-        "loadavg_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-    }
-
-
-# --- children -----------------------------------------------------------------------------------
-
-
-def _child_env(extra: dict[str, str]) -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("ROCKY_BENCH_ADMIN_TOKEN", None)
-    env.update(extra)
-    return env
-
-
-def rocky_env_overrides() -> dict[str, str]:
-    """ROCKY_* settings the caller set (passed on to the fleet and recorded in the report)."""
-    hidden = ("TOKEN", "SECRET", "KEY")
-    return {
-        k: ("<set>" if any(h in k for h in hidden) else v)
-        for k, v in sorted(os.environ.items())
-        if k.startswith("ROCKY_") and not k.startswith("ROCKY_BENCH_")
-    }
-
-
-async def start_exchange(
-    cfg: BenchConfig, workdir: Path, token: str
-) -> tuple[asyncio.subprocess.Process, str, str]:
-    log = (workdir / "exchange.log").open("wb")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "rocky_bot.bench_probe", "--out", str(workdir / "probe.json"),
-        "--vol", str(cfg.vol), "--tick-rate", str(cfg.tick_rate), "--seed", str(cfg.seed),
-        "--weight-limit", str(weight_limit_for(cfg.accounts)),
-        stdout=asyncio.subprocess.PIPE, stderr=log, cwd=workdir,
-        env=_child_env({"ROCKY_BENCH_ADMIN_TOKEN": token}),
-    )  # fmt: skip
-    log.close()
-    assert proc.stdout is not None
-    try:
-        line = await asyncio.wait_for(proc.stdout.readline(), 30)
-        urls = json.loads(line)
-    except (TimeoutError, ValueError) as exc:
-        await stop_child(proc, 5)
-        tail = _tail(workdir / "exchange.log")
-        raise RuntimeError(f"bench exchange did not start ({exc!r}): {tail}") from None
-    return proc, urls["base_url"], urls["ws_url"]
-
-
-async def start_fleet(
-    cfg: BenchConfig, workdir: Path, env: dict[str, str]
-) -> asyncio.subprocess.Process:
-    log = (workdir / "fleet.log").open("wb")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "rocky_bot.bench", "fleet", "--seed", str(cfg.seed),
-        stdout=asyncio.subprocess.DEVNULL, stderr=log, cwd=workdir, env=_child_env(env),
-    )  # fmt: skip
-    log.close()
-    return proc
-
-
-async def wait_fleet_ready(proc: asyncio.subprocess.Process, log: Path, timeout: float) -> float:
-    """Wait for the fleet's `fleet_ready` log event; returns the time it was seen."""
-    deadline = time.monotonic() + timeout
-    offset = 0
-    while time.monotonic() < deadline:
-        if proc.returncode is not None:
-            raise RuntimeError(f"fleet exited with {proc.returncode} before ready: {_tail(log)}")
-        with log.open("rb") as f:
-            f.seek(offset)
-            chunk = f.read()
-        cut = chunk.rfind(b"\n") + 1
-        offset += cut
-        if _READY_EVENT.encode() in chunk[:cut]:
-            return time.time()
-        await asyncio.sleep(0.05)
-    raise RuntimeError(f"fleet not ready within {timeout:.0f} s (see {log})")
-
-
-def _tail(path: Path, chars: int = 2000) -> str:
-    try:
-        return path.read_text(errors="replace")[-chars:]
-    except OSError:
-        return ""
-
-
-async def stop_child(proc: asyncio.subprocess.Process, timeout: float) -> int | None:
-    """SIGTERM, wait up to `timeout`, then SIGKILL. Returns the exit code (None if killed)."""
-    if proc.returncode is not None:
-        return proc.returncode
-    with contextlib.suppress(ProcessLookupError):
-        proc.send_signal(signal.SIGTERM)
-    try:
-        return await asyncio.wait_for(proc.wait(), timeout)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
-        return None
 
 
 # --- what the fleet will do ------------------------------------------------------------------
@@ -263,7 +138,10 @@ async def run_bench(cfg: BenchConfig, workdir: Path) -> dict[str, Any]:
 
     machine = machine_info()
     token = secrets.token_hex(16)
-    exchange, base_url, ws_url = await start_exchange(cfg, workdir, token)
+    exchange, base_url, ws_url = await start_exchange(
+        workdir, token, vol=cfg.vol, tick_rate=cfg.tick_rate, seed=cfg.seed,
+        weight_limit=weight_limit_for(cfg.accounts),
+    )  # fmt: skip
     fleet = None
     ctx: dict[str, Any] = {}
     try:
@@ -291,7 +169,7 @@ async def run_bench(cfg: BenchConfig, workdir: Path) -> dict[str, Any]:
         levels = await maker_levels(settings, keys, cfg.seed)
         caps = {a.account_id: settings.cap_for(a.spec.layer) for a in keys.accounts}
         launched = time.time()
-        fleet = await start_fleet(cfg, workdir, env)
+        fleet = await start_fleet(workdir, env, cfg.seed)
         ready_at = await wait_fleet_ready(fleet, workdir / "fleet.log", cfg.ready_timeout_s)
         await asyncio.sleep(cfg.warmup_s)
         t0, cpu0 = time.time(), proc_cpu_s(fleet.pid)
@@ -299,6 +177,9 @@ async def run_bench(cfg: BenchConfig, workdir: Path) -> dict[str, Any]:
         rss_peak_window = 0.0
         while time.time() < t0 + cfg.duration_s:
             await asyncio.sleep(min(1.0, max(0.0, t0 + cfg.duration_s - time.time())))
+            if fleet.returncode is not None:
+                tail = tail_of(workdir / "fleet.log")
+                raise RuntimeError(f"fleet exited ({fleet.returncode}) while measured: {tail}")
             rss_peak_window = max(rss_peak_window, proc_mem_mb(fleet.pid).get("VmRSS", 0.0))
         t1, cpu1 = time.time(), proc_cpu_s(fleet.pid)
         xcpu1 = proc_cpu_s(exchange.pid)
@@ -401,27 +282,6 @@ def _json_default(value: object) -> object:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-# --- the fleet child ------------------------------------------------------------------------
-
-
-def fleet_child(argv: list[str]) -> int:
-    """`rocky-bot run`, seeded: the same settings, keys, logging and daemon, one Fleet seed."""
-    from rocky_bot.cli import load_settings, run_async
-    from rocky_bot.daemon import run_daemon
-    from rocky_bot.fleet import Fleet
-    from rocky_bot.keys import load_keys
-    from rocky_bot.logs import configure_logging
-
-    parser = argparse.ArgumentParser(prog="python -m rocky_bot.bench fleet")
-    parser.add_argument("--seed", type=int, required=True)
-    args = parser.parse_args(argv)
-    settings = load_settings()
-    keys = load_keys(settings.keys_path, allow_public_exchange=False)
-    configure_logging(settings.log_format, settings.log_level)
-    fleet = Fleet(settings, keys, seed=args.seed)
-    return run_async(run_daemon(settings, keys, fleet=fleet))
-
-
 def _report_main(argv: list[str]) -> int:
     report = report_from(Path(argv[0]))
     print(format_table(report))
@@ -431,11 +291,6 @@ def _report_main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "fleet":
-        sys.exit(fleet_child(sys.argv[2:]))
     if len(sys.argv) > 2 and sys.argv[1] == "report":
         sys.exit(_report_main(sys.argv[2:]))
-    sys.exit(
-        "usage: python -m rocky_bot.bench fleet --seed N | report WORKDIR [OUT.json]"
-        " (the benchmark itself: `rocky-bot bench`)"
-    )
+    sys.exit("usage: python -m rocky_bot.bench report WORKDIR [OUT.json] (run: `rocky-bot bench`)")

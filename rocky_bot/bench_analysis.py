@@ -8,9 +8,13 @@ Definitions (DESIGN.md §5, issue 6):
 - A maker *segment* is one price an order rested at: from its acceptance (NEW) or amendment to
   its next amendment, fill or cancel. Its *band* is `quoting.band(price, side, offset, drift)`
   with the account's own (jittered) drift: the mids for which the order is within drift.
-- Requote latency: the first tick whose mid is outside the segment's band → the next order
-  accepted for that level (NEW or AMENDMENT). `from_last_exit` measures from the start of the
-  last out-of-band run before the replacement (the mid may have come back in between).
+- Requote latency: from the first tick of an *out-of-band episode* (a run of ticks whose mid is
+  outside the segment's band) to the next order accepted for that level (NEW or AMENDMENT),
+  for the last episode before that replacement. An earlier episode that ended with the mid
+  back inside the band before any reaction is *transient*: holding was right (the fleet waits
+  `min_requote_interval_s` between iterations), and its duration is reported separately, so a
+  fleet that sat on drifted quotes shows up there. `from_first_exit` measures from the first
+  episode instead (an upper bound).
 - Refill latency: a maker fill on a level → the next order accepted for that level.
 - Uptime: per level and 1-s sample, "an order within 2× the level's drift of target".
 """
@@ -21,7 +25,6 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import pairwise
 from typing import Any
 
 from rocky_bot.exchange.models import Side
@@ -29,6 +32,9 @@ from rocky_bot.funnel import parse_account_id, qty_for
 from rocky_bot.strategies.quoting import band
 
 LevelKey = tuple[str, str, str]  # account, symbol, side
+#: A replacement accepted this soon after the mid came back still answers that band exit
+#: (the fleet decided while the mid was outside; its request was on the way).
+ANSWER_GRACE_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,16 +130,42 @@ def _next_after(times: list[float], t: float) -> float | None:
     return times[i] if i < len(times) else None
 
 
+def _episodes(
+    ts: list[float], ms: list[float], low: float, high: float, i: int, end: float
+) -> list[tuple[float, float | None]]:
+    """Runs of ticks with the mid outside [low, high] among ts[i:] before `end`: (start, back)."""
+    runs: list[tuple[float, float | None]] = []
+    start = None
+    while i < len(ts) and ts[i] < end:
+        outside = not low <= ms[i] <= high
+        if outside and start is None:
+            start = ts[i]
+        elif not outside and start is not None:
+            runs.append((start, ts[i]))
+            start = None
+        i += 1
+    if start is not None:
+        runs.append((start, None))
+    return runs
+
+
 def requote_latencies(
     tl: Timeline,
     ticks: dict[str, list[Sequence[float]]],
     levels: dict[LevelKey, Level],
     window: tuple[float, float],
 ) -> dict[str, Any]:
+    """Band exit → accepted replacement, per out-of-band episode (see the module docstring).
+
+    The replacement answers the *last* episode before it; earlier episodes of the same quote
+    ended with the mid back inside the band before the fleet requoted ("transient": holding
+    was right, and their durations show how long the fleet let a drifted quote stand).
+    """
     times = {s: [t for t, _ in rows] for s, rows in ticks.items()}
     mids = {s: [m for _, m in rows] for s, rows in ticks.items()}
     first: list[float] = []
     last: list[float] = []
+    transient: list[float] = []
     unreplaced = 0
     w0, w1 = window
     for seg in tl.segments:
@@ -141,33 +173,30 @@ def requote_latencies(
         low_d, high_d = band(
             Decimal(repr(seg.price)), Side(level.side), level.offset_bps, level.drift_bps
         )
-        low, high = float(low_d), float(high_d)
         ts, ms = times.get(level.symbol, []), mids.get(level.symbol, [])
         end = seg.end if seg.end is not None else float("inf")
-        i = bisect_right(ts, seg.start)
-        while i < len(ts) and ts[i] < end and low <= ms[i] <= high:
-            i += 1
-        if i >= len(ts) or ts[i] >= end or not w0 <= ts[i] <= w1:
+        runs = _episodes(ts, ms, float(low_d), float(high_d), bisect_right(ts, seg.start), end)
+        if not runs:
             continue
-        exit_t = ts[i]
-        replaced = _next_after(tl.accepts[seg.level], exit_t)
-        if replaced is None:
+        start, back = runs[-1]
+        replaced = _next_after(tl.accepts[seg.level], start)
+        answered = replaced is not None and (back is None or replaced <= back + ANSWER_GRACE_S)
+        for a, b in runs if not answered else runs[:-1]:
+            if b is not None and w0 <= a <= w1:
+                transient.append(b - a)
+        if not w0 <= start <= w1:
+            continue
+        if answered:
+            assert replaced is not None
+            last.append(replaced - start)
+            first.append(replaced - runs[0][0])
+        elif back is None:
             unreplaced += 1
-            continue
-        run_start = exit_t
-        outside = True
-        while i < len(ts) and ts[i] < replaced:
-            now_out = not low <= ms[i] <= high
-            if now_out and not outside:
-                run_start = ts[i]
-            outside = now_out
-            i += 1
-        first.append(replaced - exit_t)
-        last.append(replaced - run_start)
     return {
-        **summary(first, 50, 99, scale=1000),
+        **summary(last, 50, 99, scale=1000),
         "unreplaced": unreplaced,
-        "from_last_exit": summary(last, 50, 99, scale=1000),
+        "from_first_exit": summary(first, 50, 99, scale=1000),
+        "transient_exits": summary(transient, 50, 99, scale=1000),
     }
 
 
@@ -234,121 +263,3 @@ def refill_latencies(
             else:
                 lat.append(nxt - t)
     return {**summary(lat, 50, 99, scale=1000), "unrefilled": unrefilled, "cap_gated": gated}
-
-
-# --- 1-s samples ------------------------------------------------------------------------------
-
-
-def in_window(samples: list[dict[str, Any]], window: tuple[float, float]) -> list[dict[str, Any]]:
-    return [s for s in samples if window[0] <= s["t"] <= window[1]]
-
-
-def uptime(
-    samples: list[dict[str, Any]], levels: list[Level], caps: dict[str, float]
-) -> dict[str, Any]:
-    """Share of samples each level had an order within 2× its drift of target."""
-    up = {lv.key: 0 for lv in levels}
-    gated = {lv.key: 0 for lv in levels}
-    down_kinds = {"no_order": 0, "off_target": 0, "cap_gated": 0}
-    full = 0
-    for s in samples:
-        all_up = True
-        for lv in levels:
-            mid = s["mids"][lv.symbol]
-            sign = 1 if lv.side == "BUY" else -1
-            target = mid * (1 - sign * float(lv.offset_bps) * 1e-4)
-            tolerance = 2 * float(lv.drift_bps) * 1e-4
-            prices = [
-                p
-                for sym, side, p in s["orders"].get(lv.account, ())
-                if sym == lv.symbol and side == lv.side
-            ]
-            if any(abs(p - target) / target <= tolerance for p in prices):
-                up[lv.key] += 1
-                continue
-            all_up = False
-            position = s["positions"].get(lv.account, {}).get(lv.symbol, 0.0)
-            if would_be_cap_gated(lv, position, mid, caps.get(lv.account)):
-                down_kinds["cap_gated"] += 1
-                gated[lv.key] += 1
-            else:
-                down_kinds["no_order" if not prices else "off_target"] += 1
-        full += all_up
-    n = len(samples)
-    shares = {k: (v / n if n else None) for k, v in up.items()}
-    owed = {k: v / (n - gated[k]) for k, v in up.items() if n - gated[k] > 0}
-    worst = sorted((v, "/".join(k)) for k, v in shares.items() if v is not None)[:5]
-    return {
-        "quote_uptime": round(sum(shares.values()) / len(shares), 5) if n and shares else None,
-        "full_funnel_share": round(full / n, 5) if n else None,
-        # the same, not counting samples in which the cap gate kept the level empty by design
-        "quote_uptime_excl_cap_gated": round(sum(owed.values()) / len(owed), 5) if owed else None,
-        "samples": n,
-        "levels": len(levels),
-        "down_samples": down_kinds,
-        "worst_levels": [{"level": k, "uptime": round(v, 4)} for v, k in worst],
-    }
-
-
-def book_figures(samples: list[dict[str, Any]]) -> dict[str, Any]:
-    spreads: dict[str, list[float]] = {}
-    depth: list[int] = []
-    one_sided = 0
-    for s in samples:
-        for symbol, (bid, ask, bid_levels, ask_levels) in s["books"].items():
-            depth += [bid_levels, ask_levels]
-            if bid is None or ask is None:
-                one_sided += 1
-                continue
-            spreads.setdefault(symbol, []).append((ask - bid) / ((ask + bid) / 2) * 1e4)
-    pooled = [v for vs in spreads.values() for v in vs]
-    return {
-        "inside_spread_bps": {
-            **{k: v for k, v in summary(pooled, 50, 95).items() if k in ("p50", "p95", "max")},
-            "by_symbol": {sym: summary(vs, 50, 95) for sym, vs in spreads.items()},
-            "one_sided_samples": one_sided,
-        },
-        "levels_per_side": {
-            "min": min(depth) if depth else None,
-            "p50": percentile(depth, 50),
-        },
-    }
-
-
-def trade_figures(
-    prints: dict[str, list[float]], symbols: Iterable[str], window: tuple[float, float]
-) -> dict[str, Any]:
-    w0, w1 = window
-    per_symbol = {}
-    empty = 0
-    minutes = 0
-    for symbol in symbols:
-        times = sorted(t for t in prints.get(symbol, ()) if w0 <= t <= w1)
-        gaps = [b - a for a, b in pairwise(times)]
-        edges = [times[0] - w0, w1 - times[-1]] if times else [w1 - w0]
-        fig = summary(gaps, 50, 95)
-        fig["max"] = round(max([*gaps, *edges]), 3)
-        fig["trades_per_min"] = round(len(times) / ((w1 - w0) / 60), 2)
-        per_symbol[symbol] = fig
-        m = (int(w0) // 60 + 1) * 60
-        while m + 60 <= w1:
-            minutes += 1
-            i = bisect_left(times, m)
-            if i >= len(times) or times[i] >= m + 60:
-                empty += 1
-            m += 60
-    return {"trade_interval_s": per_symbol, "empty_kline_minutes": empty, "full_minutes": minutes}
-
-
-def max_exposure_ratio(samples: list[dict[str, Any]], caps: dict[str, float]) -> dict[str, Any]:
-    worst, where = 0.0, None
-    for s in samples:
-        for account, held in s["positions"].items():
-            cap = caps.get(account)
-            if not cap:
-                continue
-            for symbol, amount in held.items():
-                ratio = abs(amount * s["mids"][symbol]) / cap
-                if ratio > worst:
-                    worst, where = ratio, f"{account}/{symbol}"
-    return {"max_exposure_ratio": round(worst, 4), "worst": where}

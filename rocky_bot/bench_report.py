@@ -14,12 +14,14 @@ from typing import Any
 from rocky_bot.bench_analysis import (
     Level,
     Positions,
-    book_figures,
-    in_window,
-    max_exposure_ratio,
     refill_latencies,
     requote_latencies,
     timeline,
+)
+from rocky_bot.bench_samples import (
+    book_figures,
+    in_window,
+    max_exposure_ratio,
     trade_figures,
     uptime,
 )
@@ -183,7 +185,11 @@ _TARGETS: list[tuple[str, str, str, str, float]] = [
 _INFO: list[tuple[str, str]] = [
     ("requote latency p50 / max (ms)", "requote_latency_ms.p50|requote_latency_ms.max"),
     ("requotes measured / unreplaced", "requote_latency_ms.n|requote_latency_ms.unreplaced"),
-    ("requote p99 from last band exit", "requote_latency_ms.from_last_exit.p99"),
+    ("requote p99 from first band exit", "requote_latency_ms.from_first_exit.p99"),
+    (
+        "transient band exits n / p99 (ms)",
+        "requote_latency_ms.transient_exits.n|requote_latency_ms.transient_exits.p99",
+    ),
     ("refill latency p50 (ms) / fills", "refill_latency_ms.p50|refill_latency_ms.n"),
     ("fills cap-gated (no refill owed)", "refill_latency_ms.cap_gated"),
     ("uptime excl. cap-gated samples", "uptime_detail.quote_uptime_excl_cap_gated"),

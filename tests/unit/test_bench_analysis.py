@@ -9,15 +9,13 @@ import pytest
 from rocky_bot.bench_analysis import (
     Level,
     Positions,
-    book_figures,
     percentile,
     refill_latencies,
     requote_latencies,
     timeline,
-    trade_figures,
-    uptime,
 )
 from rocky_bot.bench_report import request_weight
+from rocky_bot.bench_samples import book_figures, trade_figures, uptime
 
 L1 = Level("mm-l1-buy-05bps", "BTCUSDT", "BUY", Decimal(5), Decimal(2))
 KEY = L1.key
@@ -43,6 +41,19 @@ def test_requote_latency_runs_from_the_tick_leaving_the_band_to_the_accepted_rep
     assert got["n"] == 1
     assert got["p50"] == pytest.approx(25.0, abs=0.01)
     assert got["unreplaced"] == 0
+
+
+def test_a_band_exit_the_mid_undoes_before_any_reaction_is_transient_not_a_late_requote():
+    ticks = {"BTCUSDT": [
+        (10.1, 100000.0), (10.2, 100030.0), (10.21, 100000.0),  # out for 10 ms, then back
+        (12.0, 100030.0),  # out again: answered by the amendment at 12.004
+    ]}  # fmt: skip
+    events = [EVENTS[0], ev(12.004, "AMENDMENT", "NEW", 1, 99980.0)]
+    got = requote_latencies(timeline(events, {KEY}), ticks, {KEY: L1}, (0.0, 20.0))
+    assert got["n"] == 1 and got["p50"] == pytest.approx(4.0, abs=0.01)
+    assert got["transient_exits"]["n"] == 1
+    assert got["transient_exits"]["max"] == pytest.approx(10.0, abs=0.01)
+    assert got["from_first_exit"]["max"] == pytest.approx(1804.0, abs=0.01)
 
 
 def test_a_quote_within_its_band_is_not_a_requote_sample():
