@@ -1,4 +1,4 @@
-"""`rocky-bot check-keys`: the keys file validated offline, and with --online one signed read each."""
+"""`rocky-bot check-keys`: the keys file checked offline; with --online one signed read each."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 import structlog
 
 from rocky_bot.account import AccountState
-from rocky_bot.exchange.client import ExchangeClient, ReplyProblems
+from rocky_bot.exchange.client import Capabilities, ExchangeClient, ReplyProblems
 from rocky_bot.exchange.errors import ExchangeError
 from rocky_bot.exchange.governor import WeightGovernor
 from rocky_bot.exchange.models import SymbolRules
@@ -33,6 +33,7 @@ from rocky_bot.strategies.executor import ClientIds, Executor, OrderRateGuard, p
 from rocky_bot.strategies.loop import LoopTiming, StrategyLoop
 from rocky_bot.strategies.maker import MakerLoop
 from rocky_bot.strategies.taker import TakerLoop
+from rocky_bot.tape_keeper import TapeKeeper
 from rocky_bot.upkeep import AccountUpkeep
 from rocky_bot.user_stream import UserStream
 
@@ -58,6 +59,7 @@ class Fleet:
         self.metrics = Metrics()
         self.governor = WeightGovernor(limit_per_min=settings.weight_limit_per_min)
         self.reply_problems = ReplyProblems()  # malformed replies: counted, logged once a minute
+        self.capabilities = Capabilities()  # one exchange: learnt (and logged) once for all
         self.feed = BinanceFeed(
             FeedSettings(
                 url=settings.feed_url, streams=settings.feed_streams(),
@@ -86,7 +88,7 @@ class Fleet:
             self.keys.base_url, account.key, account.secret, account=account.account_id,
             governor=self.governor, paths=paths, recv_window_ms=s.recv_window_ms,
             timeout_s=s.request_timeout_s, on_request=self._on_request,
-            reply_problems=self.reply_problems,
+            reply_problems=self.reply_problems, capabilities=self.capabilities,
             transport=self._transport_factory() if self._transport_factory else None,
         )  # fmt: skip
 
@@ -125,6 +127,7 @@ class Fleet:
                 feed=self.feed, rules=rules, cap=Decimal(str(s.cap_for(spec.layer))), rng=rng,
                 use_modify=s.use_modify, position_max_age_s=s.position_max_age_s,
                 on_breaker=self._on_breaker,
+                lean=self._anchor_lean if spec.role is Role.TAKER and s.taker_lean else None,
             )  # fmt: skip
             ctx_holder.append(ctx)
             self.contexts.append(ctx)
@@ -135,6 +138,15 @@ class Fleet:
                 loop.on_iteration = self._observe_iteration
             self.loops += account_loops
             state.on_change(self._waker(account_loops, upkeep))
+
+    def _anchor_lean(self, symbol: str) -> float:
+        """The anchors' inventory on `symbol` as a share of their cap, in [-1, 1] (long > 0)."""
+        mid = self.feed.mid(symbol)
+        anchors = [c for c in self.contexts if c.spec.role is Role.ANCHOR]
+        if mid is None or not anchors:
+            return 0.0
+        share = sum(float(c.state.position(symbol) * mid / c.cap) for c in anchors) / len(anchors)
+        return max(-1.0, min(1.0, share))
 
     def _loop(self, ctx: AccountContext, symbol: str, rng: random.Random) -> StrategyLoop:
         s = self.settings
@@ -252,6 +264,9 @@ class Fleet:
                     self.spawn(f"user_stream[{ctx.account_id}]", upkeep.stream.run, restart=False)
         for loop in self.loops:
             self.spawn(loop.name, loop.run)
+        takers = [loop for loop in self.loops if isinstance(loop, TakerLoop)]
+        self.tape_keeper = TapeKeeper(takers, self.settings.tape_max_gap_s, self._rng("tape"))
+        self.spawn("tape_keeper", self.tape_keeper.run, restart=False)
 
     def _stream_url(self) -> str:
         if self.settings.user_stream_url:

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     ladder_drift_bps: float = Field(2.0, gt=0)
     taker_interval_s: float = Field(30.0, gt=0)
     taker_jitter_s: float = Field(10.0, ge=0)
+    tape_max_gap_s: float = Field(10.0, ge=0)  # wake a taker when a symbol trades no more (0: off)
+    taker_lean: bool = True  # lean takers against the anchor's inventory
     min_sleep_s: float = Field(0.5, ge=0)  # the spec's floor under interval ± jitter
     drift_jitter: float = Field(
         0.25, ge=0, lt=1

@@ -44,7 +44,7 @@ class AccountUpkeep:
         self.wallet_history: deque[tuple[float, Decimal]] = deque(maxlen=720)
         self._warned_wallet = False
         self._wake = asyncio.Event()
-        self._deadman_symbols: tuple[str, ...] = ()
+        self._armed: tuple[str, ...] = ()  # symbols whose dead-man countdown we keep armed
         self.stream: UserStream | None = None
 
     # --- set-up -------------------------------------------------------------------------------
@@ -60,10 +60,7 @@ class AccountUpkeep:
             await self.cancel_everything(symbol)
         await ctx.refresh_positions()
         await self.read_wallet()
-        wants_deadman = ctx.spec.role is not Role.TAKER or not self.settings.taker_ioc
-        if wants_deadman and self.settings.deadman_countdown_s > 0:
-            self._deadman_symbols = ctx.state.symbols
-            await self.arm_deadman()
+        await self.arm_deadman()
 
     async def cancel_everything(self, symbol: str) -> int:
         """Cancel every open order of the account on `symbol` (ours or an earlier run's)."""
@@ -91,8 +88,13 @@ class AccountUpkeep:
         next_deadman = now + s.deadman_heartbeat_s
         next_wallet = now + s.balance_interval_s
         while True:
+            # Sleep until the next duty (at most 5 s, so the streaming flag stays current),
+            # rather than ticking every second: 30 accounts × 1 Hz is CPU spent on nothing.
+            due = min(
+                next_reconcile, next_wallet, next_deadman if self._wants_deadman() else next_wallet
+            )
             try:
-                await asyncio.wait_for(self._wake.wait(), 1.0)
+                await asyncio.wait_for(self._wake.wait(), min(5.0, max(0.01, due - now)))
             except TimeoutError:
                 pass
             now = self._clock()
@@ -107,7 +109,7 @@ class AccountUpkeep:
                     )
                     next_reconcile = now + interval
                     await self.reconcile()
-                if self._deadman_symbols and now >= next_deadman:
+                if self._wants_deadman() and now >= next_deadman:
                     next_deadman = now + s.deadman_heartbeat_s
                     await self.arm_deadman()
                 if now >= next_wallet:
@@ -129,24 +131,37 @@ class AccountUpkeep:
         if vanished or not self.ctx.streaming:
             await self.ctx.refresh_positions()
 
+    def _wants_deadman(self) -> bool:
+        """Whether this account can leave orders resting: makers always, takers only when they
+        send GTC (IOC off by setting, or learnt missing at run time)."""
+        if (
+            self.settings.deadman_countdown_s <= 0
+            or self.ctx.client.capabilities.countdown is False
+        ):
+            return False
+        if self.ctx.spec.role is not Role.TAKER:
+            return True
+        return not self.settings.taker_ioc or self.ctx.client.capabilities.ioc is False
+
     async def arm_deadman(self) -> None:
+        """(Re-)arm countdownCancelAll on every symbol: if we die, the exchange empties the book."""
+        if not self._wants_deadman():
+            return
         countdown_ms = int(self.settings.deadman_countdown_s * 1000)
-        for symbol in self._deadman_symbols:
-            if self.ctx.client.capabilities.countdown is False:
-                self._deadman_symbols = ()
-                return
+        for symbol in self.ctx.state.symbols:
             try:
                 await self.ctx.client.countdown_cancel_all(symbol, countdown_ms)
             except ApiError as exc:
                 if self.ctx.client.capabilities.countdown is False:
                     log.warning("deadman_unavailable", code=exc.code, reason=exc.msg)
-                    self._deadman_symbols = ()
                     return
                 raise
+        self._armed = self.ctx.state.symbols
 
     async def disarm_deadman(self) -> None:
-        for symbol in self._deadman_symbols:
+        for symbol in self._armed:
             await self.ctx.client.countdown_cancel_all(symbol, 0)
+        self._armed = ()
 
     async def read_wallet(self) -> None:
         balances = await self.ctx.client.balance()

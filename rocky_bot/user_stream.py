@@ -148,6 +148,7 @@ class UserStream:
                 f"{self._base}/ws/{key}",
                 open_timeout=self._open_timeout_s,
                 close_timeout=self._close_timeout_s,
+                compression=None,
             ) as ws:
                 self._ws = ws
                 if self._closed.is_set():  # close() raced the handshake

@@ -2,15 +2,15 @@
 
     ExchangeError
     ├── ApiError(code, msg, http_status)      the exchange answered with a Binance error body
-    │   ├── RejectedError                     a business "no": margin, filters, post-only, unknown order
+    │   ├── RejectedError                     a business "no": margin, filters, post-only, ...
     │   │   └── UnsupportedError(capability)  the exchange lacks that feature (modify, IOC, ...)
     │   ├── RetryableError                    try again later (5xx with a known outcome, -1003, ...)
     │   │   └── RateLimitedError(retry_after) 429 / 418: pause the client (418: every client)
-    │   ├── UnknownStatusError                timeout, 503 "unknown", -1006, -1007: the order may exist
+    │   ├── UnknownStatusError                timeout, 503, -1006, -1007: the order may exist
     │   └── FatalError                        keys or signature wrong: no retry will help
     ├── TransportError                        no answer at all (refused, reset, timeout)
     │   (a timed-out *order* request is raised as UnknownStatusError instead)
-    └── MalformedReplyError                   an answer we cannot parse (HTML from a proxy, bad JSON)
+    └── MalformedReplyError                   an answer we cannot parse (HTML, bad JSON)
 
 Strategies never see HTTP; loops catch ExchangeError and let the breaker count it.
 """

@@ -1,17 +1,21 @@
-"""What an injected fault answers: Binance-shaped error replies, mangled replies, bad frames.
+"""What an injected fault answers: Binance-shaped error replies, mangled replies, bad frames —
+and the few ASGI helpers that send them (run an endpoint for its effect, answer otherwise).
 
-Pure functions of their inputs (plus a `random.Random` the caller owns), so the shapes a client
-sees under each fault are fixed here and tested without a server. The bodies follow Binance's
+The shapes are pure functions of their inputs (plus a `random.Random` the caller owns), so what
+a client sees under each fault is fixed here. The bodies follow Binance's
 wording where it is documented (binance-usdm.md §3): a 503 "Unknown error" means *execution
 status unknown*, which is exactly what a client must be able to survive.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from typing import Any
 from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rocky_bot.sandbox.errors import SandboxError
 
@@ -147,3 +151,65 @@ def headers_of(content_type: str, body: bytes, extra: dict[str, Any] | None = No
     for name, value in (extra or {}).items():
         headers.append((name.lower().encode(), str(value).encode()))
     return headers
+
+
+# -- sending them (ASGI) ------------------------------------------------------------------------
+
+
+async def read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+def replayer(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def run(app: ASGIApp, scope: Scope, receive: Receive) -> list[Message]:
+    """Run the endpoint for its effect; keep its reply (start + body messages) for later."""
+    captured: list[Message] = []
+
+    async def keep(message: Message) -> None:
+        captured.append(message)
+
+    await app(scope, receive, keep)
+    return captured
+
+
+async def replay_to(send: Send, captured: list[Message]) -> None:
+    with contextlib.suppress(Exception):  # the client may be long gone: that is the point
+        for message in captured:
+            await send(message)
+
+
+async def send_raw(send: Send, status: int, content_type: str, body: bytes) -> None:
+    await send(
+        {"type": "http.response.start", "status": status,
+         "headers": headers_of(content_type, body)}
+    )  # fmt: skip
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def answer(send: Send, err: SandboxError, headers: dict[str, Any] | None = None) -> None:
+    body = error_body(err)
+    await send(
+        {"type": "http.response.start", "status": err.http_status,
+         "headers": headers_of("application/json", body, headers)}
+    )  # fmt: skip
+    await send({"type": "http.response.body", "body": body, "more_body": False})

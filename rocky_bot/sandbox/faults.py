@@ -29,7 +29,6 @@ listener closed, open connections cut — for that many seconds.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import random
 import time
@@ -43,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rocky_bot.sandbox import errors
 from rocky_bot.sandbox import fault_replies as replies
@@ -147,8 +146,7 @@ class FaultInjector(FaultHooks):
             prices.jump(jump)
         if down_s is not None:  # after a moment, so this very reply still reaches the caller
             self._down_soon = asyncio.create_task(self._after(0.05, self.go_down, down_s))
-        log.warning("faults_applied", **{k: v for k, v in update.items()}, price_jump_pct=jump,
-                    down_s=down_s)  # fmt: skip
+        log.warning("faults_applied", **update, price_jump_pct=jump, down_s=down_s)
         return self.snapshot()
 
     async def clear(self) -> dict[str, Any]:
@@ -240,43 +238,43 @@ class FaultInjector(FaultHooks):
                 else replies.rate_limited(self._exchange.config.weight_limit_per_min)
             )
             self.injected["ban" if f.ban else "rate_limit"] += 1
-            await _answer(send, err, {"Retry-After": f.retry_after_s})
+            await replies.answer(send, err, {"Retry-After": f.retry_after_s})
             return
-        body = await _read_body(receive)
-        replay = _replayer(body, receive)
+        body = await replies.read_body(receive)
+        replay = replies.replayer(body, receive)
         method = scope["method"]
         params = replies.request_params(scope.get("query_string", b""), body)
         for capability in f.unsupported:
             hit = replies.unsupported_reply(capability, method, path, params)
             if hit is not None:
                 self.injected[f"unsupported:{capability}"] += 1
-                await _answer(send, hit[1])
+                await replies.answer(send, hit[1])
                 return
         rng = self._rng
         if f.error_rate and rng.random() < f.error_rate:
             self.injected["error"] += 1
             if (method, path) in replies.ORDER_MUTATIONS and rng.random() < 0.5:
                 self.injected["error_executed"] += 1
-                await _run(app, scope, replay)
-            await _answer(send, replies.unknown_status(rng))
+                await replies.run(app, scope, replay)
+            await replies.answer(send, replies.unknown_status(rng))
             return
         if f.timeout_rate and rng.random() < f.timeout_rate:
             self.injected["timeout"] += 1
-            captured = await _run(app, scope, replay)
+            captured = await replies.run(app, scope, replay)
             await self._hold(receive, f.hang_s)
-            await _replay_to(send, captured)
+            await replies.replay_to(send, captured)
             return
         if f.malformed_rate and rng.random() < f.malformed_rate:
-            captured = await _run(app, scope, replay)
+            captured = await replies.run(app, scope, replay)
             status = captured[0]["status"] if captured else 500
             if status >= 300:  # an error reply stays as it is: only a good reply gets damaged
-                await _replay_to(send, captured)
+                await replies.replay_to(send, captured)
                 return
             kind = rng.choice(f.malformed_kinds)
             self.injected[f"malformed:{kind}"] += 1
             raw = b"".join(m.get("body", b"") for m in captured[1:])
             status, content_type, damaged = replies.mangle(kind, status, raw, rng)
-            await _send_raw(send, status, content_type, damaged)
+            await replies.send_raw(send, status, content_type, damaged)
             return
         await app(scope, replay, send)
 
@@ -289,68 +287,6 @@ class FaultInjector(FaultHooks):
         finally:
             for w in waits:
                 w.cancel()
-
-
-# -- ASGI plumbing ------------------------------------------------------------------------------
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            break
-    return b"".join(chunks)
-
-
-def _replayer(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
-
-
-async def _run(app: ASGIApp, scope: Scope, receive: Receive) -> list[Message]:
-    """Run the endpoint for its effect; keep its reply (start + body messages) for later."""
-    captured: list[Message] = []
-
-    async def keep(message: Message) -> None:
-        captured.append(message)
-
-    await app(scope, receive, keep)
-    return captured
-
-
-async def _replay_to(send: Send, captured: list[Message]) -> None:
-    with contextlib.suppress(Exception):  # the client may be long gone: that is the point
-        for message in captured:
-            await send(message)
-
-
-async def _send_raw(send: Send, status: int, content_type: str, body: bytes) -> None:
-    await send(
-        {"type": "http.response.start", "status": status,
-         "headers": replies.headers_of(content_type, body)}
-    )  # fmt: skip
-    await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-async def _answer(send: Send, err: SandboxError, headers: dict[str, Any] | None = None) -> None:
-    body = replies.error_body(err)
-    await send(
-        {"type": "http.response.start", "status": err.http_status,
-         "headers": replies.headers_of("application/json", body, headers)}
-    )  # fmt: skip
-    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 # -- admin routes -------------------------------------------------------------------------------

@@ -40,6 +40,8 @@ class AccountContext:
     #: True while the user data stream is connected: positions are then pushed, not polled.
     streaming: bool = False
     on_breaker: Callable[[AccountContext, Transition], None] | None = None
+    #: Takers only: symbol → lean in [-1, 1] towards BUY (see quoting.taker_side).
+    lean: Callable[[str], float] | None = None
     _position_refresh: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -84,7 +86,7 @@ class AccountContext:
 
     # --- positions ----------------------------------------------------------------------------
     async def ensure_fresh_position(self, symbol: str) -> None:
-        """Refresh positions over REST when not streamed and older than the bound (single-flight)."""
+        """Refresh positions over REST when not streamed and older than the bound; single-flight."""
         if self.streaming and self.state.position_time[symbol] > float("-inf"):
             return
         if self.clock() - self.state.position_time[symbol] <= self.position_max_age_s:

@@ -95,9 +95,9 @@ class Executor:
                 if order is not None and intent.replaces:
                     await self.cancel(intent.symbol, intent.replaces, "replaced")
             else:
-                log.warning(
-                    "order_rate_limited", account=self.state.account_id, symbol=intent.symbol
-                )
+                self.throttled = True
+        if self.throttled and not was_throttled:
+            log.warning("order_rate_limited", account=self.state.account_id)
 
     async def cancel(self, symbol: str, client_order_id: str, reason: str) -> None:
         order = await self.client.cancel_order(symbol, client_order_id=client_order_id)
@@ -170,7 +170,7 @@ class Executor:
         self.state.apply_order(order, from_ack=True)
         self._on_success()
         self._metrics.orders_modified.labels(**self._labels).inc()
-        log.info(
+        log.debug(  # a routine requote, ~20/s across the fleet: too chatty for journald at info
             "order_modified", symbol=modify.symbol, side=modify.side.value,
             price=str(modify.price), qty=str(modify.qty), order_id=order.order_id,
             client_order_id=modify.client_order_id,

@@ -73,7 +73,9 @@ class StrategyLoop(ABC):
         )
         self.started_at = self._clock()
         if self.timing.stagger:
-            await self._wait(self._rng.uniform(0, self.timing.interval_s))
+            # A plain sleep: wake-ups (the feed going live wakes every loop) must not undo
+            # the stagger and send 60 loops' first orders in the same millisecond.
+            await asyncio.sleep(self._rng.uniform(0, self.timing.interval_s))
         while True:
             self._wake.clear()
             started = self._clock()

@@ -10,11 +10,13 @@ from decimal import Decimal
 import structlog
 
 from rocky_bot.exchange.models import Side
+from rocky_bot.funnel import Role
 from rocky_bot.strategies.context import AccountContext
 from rocky_bot.strategies.loop import LoopTiming, StrategyLoop
 from rocky_bot.strategies.quoting import (
     MakerInputs,
     band,
+    decide_anchor,
     decide_maker_side,
     decide_unwind,
     order_exceeds_cap,
@@ -58,26 +60,32 @@ class MakerLoop(StrategyLoop):
             return
         self._warn_if_cap_below_order(mid)
         await ctx.ensure_fresh_position(self.symbol)
-        intents = []
-        for side in self.all_sides:
-            inputs = MakerInputs(
-                symbol=self.symbol,
-                side=side,
-                mid=mid,
-                rules=ctx.rules[self.symbol],
-                qty=self.qty,
-                offset_bps=ctx.spec.offset_bps,
-                drift_bps=self.drift_bps,
-                cap_usd=ctx.cap,
-                exposure=ctx.state.exposure(self.symbol),
-                live=ctx.state.live_quotes(self.symbol, side),
-                can_modify=ctx.can_modify(),
-            )
-            decide = decide_unwind if side is self.unwind_side else decide_maker_side
-            intents += decide(inputs)
+        inputs = {side: self._inputs(side, mid) for side in self.all_sides}
+        if self.ctx.spec.role is Role.ANCHOR:
+            intents = decide_anchor(inputs[Side.BUY], inputs[Side.SELL])
+        else:
+            intents = decide_maker_side(inputs[self.sides[0]])
+            if self.unwind_side is not None:
+                intents += decide_unwind(inputs[self.unwind_side])
         if intents:
             await ctx.executor.execute(intents)
         self._watch_bands()
+
+    def _inputs(self, side: Side, mid: Decimal) -> MakerInputs:
+        ctx = self.ctx
+        return MakerInputs(
+            symbol=self.symbol,
+            side=side,
+            mid=mid,
+            rules=ctx.rules[self.symbol],
+            qty=self.qty,
+            offset_bps=ctx.spec.offset_bps,
+            drift_bps=self.drift_bps,
+            cap_usd=ctx.cap,
+            exposure=ctx.state.exposure(self.symbol),
+            live=ctx.state.live_quotes(self.symbol, side),
+            can_modify=ctx.can_modify(),
+        )
 
     def _watch_bands(self) -> None:
         feed = self.ctx.feed

@@ -91,7 +91,11 @@ def decide_maker_side(m: MakerInputs) -> list[Intent]:
         return intents
 
     without_keep = _without(exposure, keep)
-    if drift_bps(keep.price, target) <= m.drift_bps and keep.remaining_qty == qty:
+    # Drift is measured against the exact target, as band() is: against the tick-rounded one
+    # the loop could hold at the band's edge and be woken again at once by a band already left.
+    exact = m.mid * (1 - m.side.sign * m.offset_bps * BPS)
+    in_place = drift_bps(keep.price, exact) <= m.drift_bps or keep.price == target
+    if in_place and keep.remaining_qty == qty:
         if not side_within_cap(m.side, exposure.worst_case(m.side), m.mid, m.cap_usd):
             intents.append(Cancel(m.symbol, keep.client_order_id, "cap_gate"))
         return intents
@@ -114,6 +118,37 @@ def decide_maker_side(m: MakerInputs) -> list[Intent]:
         intents.append(Cancel(m.symbol, keep.client_order_id, "requote"))
         intents.append(Place(m.symbol, m.side, target, qty, reduce_only=m.reduce_only))
     return intents
+
+
+def decide_anchor(bid: MakerInputs, ask: MakerInputs) -> list[Intent]:
+    """Both sides at ±1 bps, and moved together.
+
+    Each side alone drifts up to its threshold before moving, so after one side is re-placed at
+    a new mid the two wander apart and the inside spread with them (2 ± 2·drift bps). When one
+    side moves, the other is brought to its exact target in the same iteration.
+    """
+    bids, asks = decide_maker_side(bid), decide_maker_side(ask)
+    if _moves(bids) and not asks and ask.live:
+        asks = decide_maker_side(replace(ask, drift_bps=Decimal(0)))
+    elif _moves(asks) and not bids and bid.live:
+        bids = decide_maker_side(replace(bid, drift_bps=Decimal(0)))
+    return bids + asks
+
+
+def _moves(intents: list[Intent]) -> bool:
+    return any(isinstance(i, Place | Modify) for i in intents)
+
+
+def taker_side(fair: Side, lean: float, u: float) -> Side:
+    """The taker's side: the fair coin, or with probability |lean| the side that `lean` favours.
+
+    `lean` > 0 favours BUY. The fleet leans takers against the anchor's inventory: a taker BUY
+    lifts the anchor's ask and so shrinks a long anchor, keeping it off its cap (where one side
+    of the inside spread would go empty).
+    """
+    if u < abs(lean):
+        return Side.BUY if lean > 0 else Side.SELL
+    return fair
 
 
 def decide_unwind(m: MakerInputs) -> list[Intent]:

@@ -1,11 +1,12 @@
-"""Taker loop: every 30 s ± 10 s, cross 50 bps past mid so fills, klines and the tape keep moving."""
+"""Taker loop: every 30 s ± 10 s, cross 50 bps past mid so fills, klines and the tape move."""
 
 from __future__ import annotations
 
 from rocky_bot.exchange.models import Side
 from rocky_bot.strategies.context import AccountContext
+from rocky_bot.strategies.intents import Place
 from rocky_bot.strategies.loop import LoopTiming, StrategyLoop
-from rocky_bot.strategies.quoting import TakerInputs, decide_taker
+from rocky_bot.strategies.quoting import TakerInputs, decide_taker, taker_side
 
 
 class TakerLoop(StrategyLoop):
@@ -16,6 +17,7 @@ class TakerLoop(StrategyLoop):
         self.ctx = ctx
         self.ioc = ioc
         self.qty = ctx.qty(symbol)
+        self.last_order_at: float | None = None
 
     async def iterate(self) -> None:
         ctx = self.ctx
@@ -38,12 +40,19 @@ class TakerLoop(StrategyLoop):
                 cross_bps=ctx.spec.offset_bps,
                 cap_usd=ctx.cap,
                 exposure=ctx.state.exposure(self.symbol),
-                coin=self._rng.choice((Side.BUY, Side.SELL)),
+                coin=self._coin(),
                 leftovers=leftovers,
                 ioc=self.ioc and ctx.client.capabilities.ioc is not False,
             )
         )
         await ctx.executor.execute(intents)
+        if any(isinstance(i, Place) for i in intents):
+            self.last_order_at = self._clock()
+
+    def _coin(self) -> Side:
+        fair = self._rng.choice((Side.BUY, Side.SELL))
+        lean = self.ctx.lean(self.symbol) if self.ctx.lean else 0.0
+        return taker_side(fair, lean, self._rng.random())
 
     async def pull(self, reason: str) -> None:
         for side in (Side.BUY, Side.SELL):

@@ -13,7 +13,9 @@ from rocky_bot.sandbox.config import SandboxConfig
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[SandboxExchange]:
-    exchange = SandboxExchange(SandboxConfig(port=0, seed=1))
+    # Tests compress the fleet's timings ~10x, which multiplies its request weight by as much:
+    # the limit is raised to match (the 429 path is tested on its own, in test_faults_rest).
+    exchange = SandboxExchange(SandboxConfig(port=0, seed=1, weight_limit_per_min=48_000))
     await exchange.start()
     try:
         yield exchange

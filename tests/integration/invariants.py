@@ -21,9 +21,10 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from rocky_bot.funnel import Role, parse_account_id, qty_for
 from rocky_bot.sandbox.app import SandboxExchange
@@ -56,6 +57,9 @@ class InvariantChecker:
     violations: list[str] = field(default_factory=list)
     submitted: list[Submitted] = field(default_factory=list)
     checks: int = 0
+    longest_double_s: float = 0.0  # the longest a second live order on one side was seen
+    #: Called with (account name, OrderRequest) before the engine sees each order.
+    before_submit: list[Callable[[str, Any], None]] = field(default_factory=list)
     _bot_of: dict[str, str] = field(default_factory=dict)
     _seen_ids: Counter[tuple[str, str]] = field(default_factory=Counter)
     _doubles_since: dict[tuple[str, str, str], float] = field(default_factory=dict)
@@ -73,6 +77,8 @@ class InvariantChecker:
         original = engine.submit
 
         def submit(name, req):  # the exchange's own record of every order it accepted
+            for look in self.before_submit:
+                look(name, req)
             accepted = False
             try:
                 view = original(name, req)
@@ -110,7 +116,8 @@ class InvariantChecker:
         self._exempt_until = time.monotonic() + seconds
 
     # -- checks ----------------------------------------------------------------------------
-    def _violate(self, key: str, text: str) -> None:
+    def violate(self, key: str, text: str) -> None:
+        """Record a violation once per `key` (the checks here, or a scenario's own)."""
         if key not in self._reported:
             self._reported.add(key)
             self.violations.append(f"{time.monotonic():.3f} {text}")
@@ -124,17 +131,17 @@ class InvariantChecker:
         bot = self._bot_of[name]
         self._seen_ids[(name, cid)] += 1
         if self._seen_ids[(name, cid)] > 1:
-            self._violate(f"dup {name} {cid}", f"inv3: {bot} {cid} accepted twice")
+            self.violate(f"dup {name} {cid}", f"inv3: {bot} {cid} accepted twice")
         down = self._feed_down_at
         if down is not None and now > down + self.settings.feed_stale_s + 0.5:
-            self._violate(
+            self.violate(
                 f"stale-place {bot}",
                 f"inv4: {bot} placed {req.side} {req.symbol} {now - down:.1f}s into a dead feed",
             )
         mark = self.sandbox.engine.mark(req.symbol)
         judged = req.price is not None and now > self._exempt_until and down is None
         if judged and abs(req.price / mark - 1) > MAX_PRICE_DEVIATION:
-            self._violate(
+            self.violate(
                 f"price {bot} {cid}", f"bad input: {bot} priced {req.price} vs mark {mark}"
             )
 
@@ -158,7 +165,7 @@ class InvariantChecker:
             spec = parse_account_id(bot)
             dead_feed = down is not None and now > down + self.settings.feed_stale_s + 3
             if dead_feed and orders and spec.role is not Role.TAKER:
-                self._violate(
+                self.violate(
                     f"stale-rest {bot}",
                     f"inv4: {bot} has {len(orders)} orders {now - down:.1f}s into a dead feed",
                 )
@@ -168,7 +175,7 @@ class InvariantChecker:
                 notional = abs(Decimal(str(position.amount)) * mark)
                 limit = cap + qty_for(spec.layer, position.symbol) * mark
                 if notional > limit:
-                    self._violate(
+                    self.violate(
                         f"cap {bot} {position.symbol}",
                         f"inv2: {bot} {position.symbol} notional {notional:.2f} > {limit:.2f}",
                     )
@@ -177,9 +184,10 @@ class InvariantChecker:
                 del self._doubles_since[key]
         for key in doubled:
             since = self._doubles_since.setdefault(key, now)
+            self.longest_double_s = max(self.longest_double_s, now - since)
             if now - since > self.grace_s:
                 name, symbol, side = key
-                self._violate(
+                self.violate(
                     f"double {key} {since}",
                     f"inv1: {self._bot_of.get(name)} {symbol} {side}: 2+ live orders "
                     f"for {now - since:.2f}s",

@@ -157,6 +157,12 @@ async def run_scenario(
                 out = await _exercise(
                     handle, log, inject, hold_s, clear, grace_s, settle_s, recovery_within_s, check
                 )
+    name = os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[-1].split(" ")[0]
+    print(
+        f"\nMATRIX {name}: back in full {out.recovery_s:.2f}s after the clear, longest second "
+        f"order on a side {out.notes['longest_double_s']}s, {out.checks} checks, "
+        f"{out.orders} orders, funnel formed {out.notes['formed_s']}s after ready"
+    )
     assert out.violations == [], out.violations
     assert out.notes["stalled"] == [], f"inv7: loops not iterating after the fault: {out.notes}"
     assert out.notes["restarts"] == 0, f"inv7: {out.notes['restarts']} task restarts (a crash)"
@@ -189,6 +195,7 @@ async def _exercise(
     assert not handle.task.done(), "the daemon exited on a transient fault"
     notes = {
         "formed_s": round(formed, 2),
+        "longest_double_s": round(inv.longest_double_s, 2),
         "stalled": loops_stalled(handle.fleet, cleared),
         "restarts": handle.fleet.restarts,
         "exposed": await exposed_secrets(handle, log.getvalue()),

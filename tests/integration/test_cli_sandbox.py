@@ -51,7 +51,8 @@ async def test_sandbox_command_forms_the_funnel_trades_and_stops_clean(tmp_path)
             lines.append(line)
             if m := re.match(r"sandbox exchange\s+(http://\S+)", line):
                 base_url = m.group(1)
-            if base_url and book_output is None and VIEW.search(line):
+            views_seen = sum(bool(VIEW.search(x)) for x in lines)
+            if base_url and book_output is None and views_seen >= 6:  # 3rd view: funnel formed
                 code, book_output = await run_cli(
                     "book", "BTCUSDT", "--base-url", base_url, "--depth", "15", env=cli_env()
                 )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 
-from scenario import run_scenario
+from scenario import eventually, run_scenario
 
 
 def faults(**changes):
@@ -51,8 +51,10 @@ async def test_error_rate(tmp_path):
 
 
 async def test_timeout_rate(tmp_path):
-    """20 % of calls executed, then held past the 1 s client timeout."""
-    out = await run_scenario(tmp_path, inject=faults(timeout_rate=0.2), hold_s=5, grace_s=3.5)
+    """20 % of calls executed, then held past the 1 s client timeout. A replace's new order can
+    take 1 s (timeout) + a lookup that itself times out before it is confirmed, and the old
+    one is cancelled only then: the make-before-break window is a few client timeouts long."""
+    out = await run_scenario(tmp_path, inject=faults(timeout_rate=0.2), hold_s=5, grace_s=5.0)
     assert out.injected["timeout"] > 10
     assert "order_status_recovered" in out.log
     report("timeout_rate", out)
@@ -101,3 +103,43 @@ async def test_reject_margin(tmp_path):
     assert out.injected["reject_margin"] > 0
     assert '"breaker_tripped"' in out.log and '"breaker_closed"' in out.log
     report("reject_margin", out)
+
+
+async def test_missing_capabilities_are_learnt_once_and_fallen_back_from(tmp_path):
+    """An exchange without PUT order, countdownCancelAll, the user data stream and IOC from the
+    start: each is detected from the first refusal and logged once, the fleet falls back
+    (cancel/replace, no dead-man, REST polling, GTC takers that cancel their leftovers) and
+    never asks again — the exchange sees a handful of refused requests, not a loop of them."""
+
+    async def lacking(sandbox):
+        await sandbox.fault_injector.apply(
+            unsupported=["modify", "countdown", "user_stream", "ioc"]
+        )
+
+    asked: dict[str, int] = {}
+
+    async def nothing_more(inv):  # once each refusal has been met, the hold starts
+        injected = inv.sandbox.fault_injector.injected
+        await eventually(lambda: sum(k.startswith("unsupported:") for k in injected) == 4, 5)
+        asked.update(injected)
+
+    async def still_nothing_more(handle, inv):
+        again = {k: v - asked.get(k, 0) for k, v in inv.sandbox.fault_injector.injected.items()}
+        assert not any(again.values()), f"asked again during the hold: {again}"
+
+    out = await run_scenario(
+        tmp_path, before_start=lacking, inject=nothing_more, hold_s=5, check=still_nothing_more,
+        grace_s=0.6,
+    )  # fmt: skip
+    hits = {k.split(":")[1]: v for k, v in out.injected.items() if k.startswith("unsupported:")}
+    assert set(hits) == {"modify", "countdown", "user_stream", "ioc"}, hits
+    # At most the requests already in flight when the first refusal came back: one per account
+    # at set-up (countdown, listenKey), one per taker / maker loop (IOC, modify).
+    assert hits["user_stream"] <= 30 and hits["countdown"] <= 25, hits
+    assert hits["ioc"] <= 10 and hits["modify"] <= 50, hits
+    missing = [line for line in out.log.splitlines() if '"capability_missing"' in line]
+    assert sorted(c for c in ("modify", "countdown", "user_stream", "ioc") if any(
+        f'"capability": "{c}"' in line for line in missing
+    )) == sorted(hits)  # fmt: skip
+    assert len(missing) == 4, missing  # logged once each, for the whole fleet
+    print(f"\ncapabilities: refused requests {hits}, recovery {out.recovery_s:.2f}s")

@@ -79,6 +79,7 @@ async def test_one_json_object_per_line_with_account_symbol_role_and_a_periodic_
             ),
             5,
         )
+        assert await wait_for(lambda: len(events(journal, "fleet_summary")) >= 2, 5)
         logging.getLogger("websockets.client").warning("library record")  # a library, via stdlib
         async with httpx.AsyncClient() as client:  # status and metrics are read meanwhile
             status = (await client.get(handle.fleet.status_url + "/status")).text
@@ -93,7 +94,9 @@ async def test_one_json_object_per_line_with_account_symbol_role_and_a_periodic_
     orders = [r for r in logged if r["event"] in ("order_placed", "order_modified")]
     assert {r["account"] for r in orders} >= {"mm-anchor", "taker-1"}
     for r in orders:
-        assert r["account"] in IDS and r["symbol"] in SYMBOLS and r["level"] == "info", r
+        assert r["account"] in IDS and r["symbol"] in SYMBOLS, r
+        # placements are facts for the journal; routine requotes (~20/s) are debug detail
+        assert r["level"] == ("info" if r["event"] == "order_placed" else "debug"), r
         assert r["role"] in ("anchor", "ladder", "taker"), r
     assert {r["role"] for r in orders if r["account"] == "taker-1"} == {"taker"}
     # set-up lines name their account too

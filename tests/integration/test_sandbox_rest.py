@@ -208,7 +208,8 @@ async def test_public_market_data(sandbox, http) -> None:
     assert filters["PRICE_FILTER"]["tickSize"] == "0.1"
     assert filters["LOT_SIZE"]["stepSize"] == "0.0001" and "MARKET_LOT_SIZE" in filters
     assert filters["MIN_NOTIONAL"]["notional"] == "5"
-    assert info["rateLimits"][0]["limit"] == 2400 and btc["marginAsset"] == "USDT"
+    limit = sandbox.config.weight_limit_per_min
+    assert info["rateLimits"][0]["limit"] == limit and btc["marginAsset"] == "USDT"
     depth = (await http.get("/fapi/v1/depth", params={"symbol": "BTCUSDT", "limit": 5})).json()
     assert depth["bids"] == [["90000.00", "0.0010"]] and depth["asks"] == []
     ticker = (await http.get("/fapi/v1/ticker/bookTicker", params={"symbol": "BTCUSDT"})).json()

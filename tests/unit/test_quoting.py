@@ -20,11 +20,13 @@ from rocky_bot.strategies.quoting import (
     MakerInputs,
     TakerInputs,
     band,
+    decide_anchor,
     decide_maker_side,
     decide_taker,
     decide_unwind,
     drift_bps,
     order_exceeds_cap,
+    taker_side,
     target_price,
 )
 
@@ -483,7 +485,8 @@ def test_maker_keeps_one_order_at_target_when_nothing_blocks_it(m):
                 live.pop(intent.replaces)
             live["new"] = LiveQuote("new", m.side, intent.price, intent.qty)
     (only,) = live.values()
-    assert drift_bps(only.price, target) <= m.drift_bps
+    exact = m.mid * (1 - m.side.sign * m.offset_bps * D("0.0001"))  # what band() is built on
+    assert drift_bps(only.price, exact) <= m.drift_bps or only.price == target
     assert only.remaining_qty == m.qty
 
 
@@ -586,3 +589,41 @@ def test_unwind_within_drift_and_size_is_left_alone():
     live = (quote("u1", str(SELL_5), S),)
     exposure = Exposure(position=D("0.001"), resting_sell=QTY)
     assert decide_unwind(maker(S, exposure=exposure, live=live)) == []
+
+
+# --- anchor sides move together; takers lean against the anchor ------------------------------
+
+
+def test_when_one_anchor_side_moves_the_other_follows_to_its_exact_target():
+    mid = D("50000.03")
+    bid_at, ask_at = target_price(mid, B, D(1), RULES), target_price(mid, S, D(1), RULES)
+    # the ask is within its 1 bps drift (0.6 bps off) but the bid has gone: re-placed at target
+    bid = maker(B, mid=mid, offset_bps=D(1), drift_bps=D(1), live=())
+    ask_live = (quote("a1", str(ask_at + D("3.0")), S, qty=QTY),)
+    ask = maker(S, mid=mid, offset_bps=D(1), drift_bps=D(1), live=ask_live, can_modify=True,
+                exposure=Exposure(resting_sell=QTY))  # fmt: skip
+    got = decide_anchor(bid, ask)
+    assert Place(SYM, B, bid_at, QTY) in got
+    assert Modify(SYM, "a1", S, QTY, ask_at) in got
+
+
+def test_anchor_side_already_at_target_is_not_touched():
+    mid = D("50000.03")
+    ask_at = target_price(mid, S, D(1), RULES)
+    ask = maker(S, mid=mid, offset_bps=D(1), live=(quote("a1", str(ask_at), S),),
+                exposure=Exposure(resting_sell=QTY), can_modify=True)  # fmt: skip
+    got = decide_anchor(maker(B, mid=mid, offset_bps=D(1)), ask)
+    assert all(not (isinstance(i, Modify) and i.client_order_id == "a1") for i in got)
+
+
+@pytest.mark.parametrize(
+    ("fair", "lean", "u", "expected"),
+    [
+        (S, 0.0, 0.0, S),  # no lean: the fair coin
+        (S, 0.6, 0.5, B),  # anchor long: lean to BUY (lifts the anchor's ask)
+        (S, 0.6, 0.7, S),  # ... only with probability |lean|
+        (B, -1.0, 0.99, S),  # anchor at its short cap: always SELL
+    ],
+)
+def test_taker_side_leans_against_the_anchor(fair, lean, u, expected):
+    assert taker_side(fair, lean, u) is expected

@@ -132,6 +132,14 @@ def _exercise(result: Any) -> None:
             item.round_qty(Decimal("1.2345"))
 
 
+#: What a proxy in front of the exchange answers when the backend is away: HTML, or nothing.
+PROXY_PAGES = [
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>",
+    b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body></body></html>",
+    b"",
+]
+
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -154,8 +162,10 @@ def test_random_json_parses_or_fails_cleanly(case: Any, payload: Any) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(
-    status=st.sampled_from([200, 400, 404, 418, 429, 500, 503]),
-    content=st.binary(max_size=40) | json_values.map(lambda v: repr(v).encode()),
+    status=st.sampled_from([200, 400, 404, 418, 429, 500, 502, 503, 504]),
+    content=st.binary(max_size=40)
+    | json_values.map(lambda v: repr(v).encode())
+    | st.sampled_from(PROXY_PAGES),
 )
 def test_any_reply_bytes_become_a_result_or_the_error_tree(status: int, content: bytes) -> None:
     """Through the real client: nothing but a balance list or an ExchangeError escapes."""

@@ -1,0 +1,163 @@
+"""Invariants 5 and 6 need a real process: `python -m rocky_bot run` against the sandbox.
+
+The daemon is configured the way systemd runs it — environment only (ROCKY_*), JSON logs on
+stderr — with the compressed timings of the matrix and a 5 s dead-man countdown.
+
+5. SIGTERM → exit 0 and zero open orders within `stop_timeout_s`.
+6. SIGKILL → the exchange's countdownCancelAll empties the book within the countdown; a daemon
+   restarted before the countdown fires cancels every order left by the killed one before it
+   places its first order (checked at each order, from the exchange's side); no duplicates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+from daemon_process import Daemon, start
+from fleet_harness import FAST, mint_keys, settings_for
+from invariants import InvariantChecker, funnel_gaps, secrets_exposed
+from scenario import MATRIX, eventually, fault_sandbox
+
+from rocky_bot.funnel import funnel_ids
+from rocky_bot.keys import load_keys
+from rocky_bot.sandbox.app import SandboxExchange
+from rocky_bot.settings import Settings
+
+COUNTDOWN_S = 5.0
+SETTINGS = {**FAST, **MATRIX, "deadman_countdown_s": COUNTDOWN_S, "deadman_heartbeat_s": 1.5}
+
+
+async def start_daemon(settings: Settings, keys_path: Path, cwd: Path) -> Daemon:
+    return await start(SETTINGS, settings.feed_url, keys_path, cwd)
+
+
+@contextlib.asynccontextmanager
+async def world(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[SandboxExchange, Settings, InvariantChecker]]:
+    """A sandbox with the 30 funnel accounts minted, and the invariant checker watching it."""
+    async with fault_sandbox() as sandbox:
+        keys_path = await mint_keys(sandbox, tmp_path / "keys.json", funnel_ids(30))
+        settings = settings_for(sandbox, keys_path, **SETTINGS)
+        names = {
+            a.account_id: sandbox.keys.get(a.key).account for a in load_keys(keys_path).accounts
+        }
+        async with InvariantChecker(sandbox, names, settings, grace_s=0.6) as inv:
+            yield sandbox, settings, inv
+
+
+def live_ids(sandbox: SandboxExchange, inv: InvariantChecker) -> set[str]:
+    return {o.client_order_id for n in inv.names.values() for o in sandbox.engine.open_orders(n)}
+
+
+async def funnel_up(
+    sandbox: SandboxExchange, inv: InvariantChecker, daemon: Daemon, gone: set[str] = frozenset()
+) -> None:
+    """The funnel in full, quoted by this daemon (none of `gone` left on the book)."""
+
+    def full() -> bool:
+        assert daemon.proc.returncode is None, daemon.log[-3000:]
+        if gone & live_ids(sandbox, inv):
+            return False
+        return not funnel_gaps(sandbox, inv.names, inv.settings)
+
+    await eventually(full, 30)
+
+
+def test_the_default_dead_man_countdown_is_at_most_60_s_with_a_heartbeat_well_inside():
+    defaults = Settings(_env_file=None)
+    assert 0 < defaults.deadman_countdown_s <= 60
+    assert defaults.deadman_heartbeat_s <= defaults.deadman_countdown_s * 2 / 3
+
+
+async def test_sigterm_cancels_every_order_and_exits_zero(tmp_path):
+    async with world(tmp_path) as (sandbox, settings, inv):
+        daemon = await start_daemon(settings, settings.keys_path, tmp_path)
+        try:
+            await funnel_up(sandbox, inv, daemon)
+            status_url = daemon.events("status_server_listening")[0]["url"]
+            async with httpx.AsyncClient(timeout=5) as http:
+                served = {
+                    "/status": (await http.get(status_url)).text,
+                    "/metrics": (await http.get(status_url.replace("/status", "/metrics"))).text,
+                }
+            assert sandbox.engine.open_order_count() >= 50
+            stopped = time.monotonic()
+            daemon.proc.send_signal(signal.SIGTERM)
+            emptied = await eventually(
+                lambda: sandbox.engine.open_order_count() == 0, settings.stop_timeout_s
+            )
+            code = await daemon.wait(settings.stop_timeout_s + 5)
+            exited = time.monotonic() - stopped
+        finally:
+            if daemon.proc.returncode is None:
+                daemon.proc.kill()
+                await daemon.wait(5)
+        assert code == 0, daemon.log[-3000:]
+        assert exited <= settings.stop_timeout_s + 1.0
+        assert sandbox.engine.open_order_count() == 0
+        secrets = [sandbox.admin_token] + [
+            s for a in load_keys(settings.keys_path).accounts for s in (a.key, a.secret)
+        ]
+        assert secrets_exposed(secrets, {"log": daemon.log, **served}) == []
+        assert inv.violations == [], inv.violations
+        print(f"\nSIGTERM: book empty after {emptied:.2f}s, exit 0 after {exited:.2f}s")
+
+
+async def test_sigkill_dead_man_empties_the_book_and_a_restart_cancels_leftovers(tmp_path):
+    async with world(tmp_path) as (sandbox, settings, inv):
+        first = await start_daemon(settings, settings.keys_path, tmp_path)
+        await funnel_up(sandbox, inv, first)
+        killed = time.monotonic()
+        first.proc.kill()
+        await first.wait(5)
+        emptied = await eventually(lambda: sandbox.engine.open_order_count() == 0, COUNTDOWN_S + 2)
+        assert emptied <= COUNTDOWN_S + 0.5, emptied  # countdown + the sandbox's 100 ms poll
+        assert time.monotonic() - killed <= COUNTDOWN_S + 1.0
+
+        second = await start_daemon(settings, settings.keys_path, tmp_path)
+        await funnel_up(sandbox, inv, second)
+        left = {
+            o.client_order_id for n in inv.names.values() for o in sandbox.engine.open_orders(n)
+        }
+        old_prefix = next(iter(left)).split("-")[0]
+        second.proc.kill()
+        await second.wait(5)
+
+        def before_quoting(name: str, req) -> None:  # invariant 6: leftovers go first
+            if (req.client_order_id or "").startswith(old_prefix):
+                return
+            stale = [
+                o.client_order_id
+                for o in sandbox.engine.open_orders(name, req.symbol)
+                if o.client_order_id.startswith(old_prefix)
+            ]
+            if stale:
+                inv.violate(f"leftover {name}", f"inv6: {name} quoted beside leftovers {stale}")
+
+        inv.before_submit.append(before_quoting)
+        third = await start_daemon(settings, settings.keys_path, tmp_path)
+        try:
+            await funnel_up(sandbox, inv, third, gone=left)
+            cancelled = sum(e["count"] for e in third.events("leftover_orders_cancelled"))
+            # The restarted daemon, not the countdown, removed them (it was up well before).
+            assert cancelled >= len(left) * 0.9, (cancelled, len(left))
+            now = {
+                o.client_order_id for n in inv.names.values() for o in sandbox.engine.open_orders(n)
+            }
+            assert not now & left
+            third.proc.send_signal(signal.SIGTERM)
+            assert await third.wait(settings.stop_timeout_s + 5) == 0
+        finally:
+            if third.proc.returncode is None:
+                third.proc.kill()
+                await third.wait(5)
+        assert sandbox.engine.open_order_count() == 0
+        assert inv.violations == [], inv.violations
+        print(f"\nSIGKILL: book emptied by the dead-man {emptied:.2f}s after the kill; "
+              f"restart cancelled {cancelled} leftovers before quoting")  # fmt: skip
