@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=None, help="stop cleanly after N seconds")
     p.add_argument("--keys-out", type=Path, default=Path(".sandbox/keys.json"))
     p.add_argument("--view-every", type=float, default=5.0, help="seconds between live views")
+    p.add_argument("--vol", type=float, default=0.6, help="annual volatility of the synthetic mid")
+    p.add_argument("--tick-rate", type=float, default=20.0, help="bookTicker messages/s per symbol")
+    p.add_argument("--replay", default=None, help="replay a recorded bookTicker file instead")
+    p.add_argument("--seed", type=int, default=None, help="seed the synthetic price path")
     p.set_defaults(func=_lazy("rocky_bot.demo", "cmd_sandbox"))
 
     p = sub.add_parser("mint", help="create the 30 funnel accounts (or --top-up their wallets)")

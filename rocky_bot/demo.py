@@ -45,7 +45,15 @@ async def run_sandbox(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     exchange = SandboxExchange(
-        SandboxConfig(host=args.host, port=args.port, admin_token=args.admin_token)
+        SandboxConfig(
+            host=args.host,
+            port=args.port,
+            admin_token=args.admin_token,
+            annual_vol=args.vol,
+            msgs_per_s=args.tick_rate,
+            replay_path=args.replay,
+            seed=args.seed,
+        )
     )
     try:
         await exchange.start()

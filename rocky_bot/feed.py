@@ -4,21 +4,11 @@ The feed is the only source of the mid every loop quotes around, so it guards th
 §3.5) and wakes maker loops the moment the mid leaves their band (§3.2):
 
 - **Mid** = (best bid + best ask) / 2 as an exact `Decimal` (pricing rounds it to the tick).
-- **Stale**: no accepted tick for `stale_after_s` → `is_live` is False (makers cancel, takers
-  skip) until a tick is accepted again. A watchdog notices it even when nothing arrives at all.
-- **Jumps**: a tick more than `max_jump_pct` from the last accepted mid is dropped. The check
-  is skipped for the first tick after a (re)connect or after the symbol went stale. Why: a real
-  move that happened while we were blind would otherwise look like a jump *forever*, and the
-  feed would freeze on the old price. Nor can dropping freeze the feed: dropped ticks do not
-  refresh the symbol, so a market that really moved goes stale after `stale_after_s` (makers
-  pull their quotes meanwhile) and its next tick is accepted as the new base. A bad first tick
-  after a reconnect is repaired the same way, and it usually trips the shock pause besides.
-  While the latest tick of a symbol was dropped the symbol is *in doubt* and not live: either
-  the feed is wrong or the market really moved, and in neither case may the last accepted mid
-  be quoted (it could be 5 % off the market for the whole `stale_after_s`).
-- **Shock**: accepted mids spreading more than `shock_pct` within `shock_window_s` pause the
-  symbol for `shock_pause_s` (spec 003's price-shock rule); the window's max and min are kept in
-  monotonic deques, so that check is O(1) amortized per tick.
+- **Guard**: a symbol is live unless stale, in a shock pause, or in doubt after a tick dropped as
+  a jump. The rules, and why, are in `feed_guard.py` (pure, per symbol); this module applies
+  them per tick, turns silence into state with a watchdog, and tells listeners of each change.
+- **Connection**: one websocket for every symbol, recycled before Binance's 24 h cut, replaced
+  when silent, reconnected with jittered backoff; every (re)connect rebases the jump check.
 
 Per tick the work is independent of the number of loops: one JSON parse, two Decimals, a few
 comparisons and two heap peeks in the band index (`bands.py`).
@@ -31,7 +21,6 @@ import contextlib
 import json
 import random
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -42,6 +31,7 @@ from websockets.exceptions import InvalidURI, WebSocketException
 
 from rocky_bot.backoff import jittered_backoff
 from rocky_bot.bands import BandHandle, SymbolBands
+from rocky_bot.feed_guard import GuardLimits, Shock, SymbolGuard
 
 __all__ = ["BandHandle", "BinanceFeed", "FeedSettings", "FeedStats"]
 
@@ -82,34 +72,13 @@ class FeedStats:
 
 
 class _Symbol:
-    """Mutable per-symbol state; only the feed touches it."""
+    """One symbol's guard, band index and drop-log throttle; only the feed touches it."""
 
-    __slots__ = (
-        "bands",
-        "doubt",
-        "last_drop_log",
-        "last_t",
-        "maxq",
-        "mid",
-        "minq",
-        "pause_until",
-        "paused",
-        "rebase",
-        "stale",
-        "symbol",
-    )
+    __slots__ = ("bands", "guard", "last_drop_log", "symbol")
 
-    def __init__(self, symbol: str) -> None:
+    def __init__(self, symbol: str, limits: GuardLimits) -> None:
         self.symbol = symbol
-        self.mid: Decimal | None = None
-        self.last_t = 0.0
-        self.rebase = True  # next tick skips the jump check
-        self.stale = True  # last state reported to listeners
-        self.paused = False  # last shock state reported to listeners
-        self.doubt = False  # the latest tick was dropped as a jump
-        self.pause_until = float("-inf")
-        self.maxq: deque[tuple[float, Decimal]] = deque()
-        self.minq: deque[tuple[float, Decimal]] = deque()
+        self.guard = SymbolGuard(limits)
         self.bands = SymbolBands()
         self.last_drop_log = float("-inf")
 
@@ -126,16 +95,20 @@ class BinanceFeed:
         self.stats = FeedStats()
         self._clock = clock
         self._rng = rng or random.Random()
+        limits = GuardLimits.from_pcts(
+            stale_after_s=settings.stale_after_s,
+            max_jump_pct=settings.max_jump_pct,
+            shock_pct=settings.shock_pct,
+            shock_window_s=settings.shock_window_s,
+            shock_pause_s=settings.shock_pause_s,
+        )
         self._by_stream: dict[str, _Symbol] = {}
         self._by_payload: dict[str, _Symbol] = {}  # raw payload "s" -> state
         self._states: dict[str, _Symbol] = {}
         for stream, symbol in settings.streams.items():
-            state = self._states.setdefault(symbol, _Symbol(symbol))
+            state = self._states.setdefault(symbol, _Symbol(symbol, limits))
             self._by_stream[stream] = state
             self._by_payload[stream.split("@", 1)[0].upper()] = state
-        self._stale_after = settings.stale_after_s
-        self._jump = Decimal(repr(settings.max_jump_pct)) / 100
-        self._shock = Decimal(repr(settings.shock_pct)) / 100
         self._listeners: list[Callable[[str], None]] = []
         self._changed = asyncio.Event()
         self._bad_logged: dict[str, float] = {}
@@ -149,28 +122,24 @@ class BinanceFeed:
 
     def mid(self, symbol: str) -> Decimal | None:
         state = self._states.get(symbol)
-        return None if state is None else state.mid
+        return None if state is None else state.guard.mid
 
     def age_s(self, symbol: str) -> float | None:
         state = self._states.get(symbol)
-        if state is None or state.mid is None:
-            return None
-        return self._clock() - state.last_t
+        return None if state is None else state.guard.age_s(self._clock())
 
     def is_stale(self, symbol: str) -> bool:
         state = self._states.get(symbol)
-        if state is None or state.mid is None:
-            return True
-        return self._clock() - state.last_t > self._stale_after
+        return state is None or state.guard.is_stale(self._clock())
 
     def in_shock_pause(self, symbol: str) -> bool:
         state = self._states.get(symbol)
-        return state is not None and self._clock() < state.pause_until
+        return state is not None and state.guard.in_shock_pause(self._clock())
 
     def in_doubt(self, symbol: str) -> bool:
-        """True while the symbol's latest tick was dropped as a jump (see the module doc)."""
+        """True while the symbol's latest tick was dropped as a jump (see `feed_guard.py`)."""
         state = self._states.get(symbol)
-        return state is not None and state.doubt
+        return state is not None and state.guard.in_doubt()
 
     def is_live(self, symbol: str) -> bool:
         return (
@@ -267,42 +236,18 @@ class BinanceFeed:
         if bid > ask:
             return self._bad("crossed_book", raw)
         mid = (bid + ask) / 2
-        last = state.mid
-        if (
-            last is not None
-            and not state.rebase
-            and now - state.last_t <= self._stale_after
-            and abs(mid - last) > last * self._jump
-        ):
+        if state.guard.is_jump(mid, now):
             return self._drop(state, mid, now)
         self._accept(state, mid, now)
         return None
 
     def _accept(self, state: _Symbol, mid: Decimal, now: float) -> None:
         self.stats.accepted += 1
-        state.mid = mid
-        state.last_t = now
-        state.rebase = False
-        # Sliding-window max/min of accepted mids: monotonic deques, O(1) amortized.
-        horizon = now - self.settings.shock_window_s
-        maxq = state.maxq
-        while maxq and maxq[-1][1] <= mid:
-            maxq.pop()
-        maxq.append((now, mid))
-        while maxq[0][0] < horizon:
-            maxq.popleft()
-        minq = state.minq
-        while minq and minq[-1][1] >= mid:
-            minq.pop()
-        minq.append((now, mid))
-        while minq[0][0] < horizon:
-            minq.popleft()
-        high = maxq[0][1]
-        low = minq[0][1]
-        if high - low > low * self._shock:
-            self._start_shock(state, low, high, now)
-        if state.stale or state.doubt:
-            state.stale = state.doubt = False
+        guard = state.guard
+        shock = guard.accept(mid, now)
+        if shock is not None:
+            self._shocked(state, shock)
+        if guard.mark_fresh():
             log.info("feed_fresh", symbol=state.symbol, mid=str(mid))
             self._state_changed(state.symbol)
         fired = state.bands.left(mid)
@@ -315,8 +260,7 @@ class BinanceFeed:
 
     def _drop(self, state: _Symbol, mid: Decimal, now: float) -> None:
         self.stats.dropped_jumps += 1
-        if not state.doubt:
-            state.doubt = True
+        if state.guard.drop():
             self._state_changed(state.symbol)  # makers pull at once, not after stale_after_s
         if now - state.last_drop_log >= _DROP_LOG_EVERY_S:
             state.last_drop_log = now
@@ -324,19 +268,14 @@ class BinanceFeed:
                 "feed_tick_dropped",
                 symbol=state.symbol,
                 mid=str(mid),
-                last_mid=str(state.mid),
+                last_mid=str(state.guard.mid),
                 reason="jump",
                 dropped_total=self.stats.dropped_jumps,
             )
 
-    def _start_shock(self, state: _Symbol, low: Decimal, high: Decimal, now: float) -> None:
+    def _shocked(self, state: _Symbol, shock: Shock) -> None:
         self.stats.shocks += 1
-        state.pause_until = now + self.settings.shock_pause_s
-        # Restart the window at this mid, so the same move does not re-trigger the pause.
-        for q in (state.maxq, state.minq):
-            last = q[-1]
-            q.clear()
-            q.append(last)
+        low, high = shock.low, shock.high
         log.warning(
             "price_shock",
             symbol=state.symbol,
@@ -345,9 +284,8 @@ class BinanceFeed:
             move_pct=float((high - low) / low * 100),
             pause_s=self.settings.shock_pause_s,
         )
-        if not state.paused:
-            state.paused = True
-            self._rearm.set()
+        if shock.started:
+            self._rearm.set()  # the watchdog must wake when the pause ends
             self._state_changed(state.symbol)
 
     def _bad(self, kind: str, raw: str | bytes) -> None:
@@ -416,7 +354,7 @@ class BinanceFeed:
                 if self._closed.is_set():  # close() raced the handshake
                     return _GOOD
                 for state in self._states.values():
-                    state.rebase = True
+                    state.guard.rebase()
                 opened = self._last_message_t = self._clock()
                 log.info("feed_connected", url=s.url)
                 try:
@@ -442,28 +380,21 @@ class BinanceFeed:
 
     async def _watchdog(self) -> None:
         """Turn silence into state: stale symbols, ended shock pauses, dead connections."""
-        stale_after = self._stale_after
+        stale_after = self.settings.stale_after_s
         while True:
             now = self._clock()
             wake_at = now + stale_after
             for state in self._states.values():
-                if state.mid is not None and not state.stale:
-                    stale_at = state.last_t + stale_after
-                    if now > stale_at:
-                        state.stale = True
-                        log.warning(
-                            "feed_stale", symbol=state.symbol, age_s=round(now - state.last_t, 3)
-                        )
-                        self._state_changed(state.symbol)
-                    else:
-                        wake_at = min(wake_at, stale_at)
-                if state.paused:
-                    if now >= state.pause_until:
-                        state.paused = False
-                        log.info("price_shock_over", symbol=state.symbol)
-                        self._state_changed(state.symbol)
-                    else:
-                        wake_at = min(wake_at, state.pause_until)
+                guard = state.guard
+                if guard.went_stale(now):
+                    log.warning(
+                        "feed_stale", symbol=state.symbol, age_s=round(now - guard.last_t, 3)
+                    )
+                    self._state_changed(state.symbol)
+                if guard.pause_ended(now):
+                    log.info("price_shock_over", symbol=state.symbol)
+                    self._state_changed(state.symbol)
+                wake_at = min(wake_at, guard.next_deadline())
             ws = self._ws
             if ws is not None and now - self._last_message_t > self.settings.silent_reconnect_s:
                 log.warning("feed_silent", silent_s=round(now - self._last_message_t, 3))

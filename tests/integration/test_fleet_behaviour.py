@@ -7,17 +7,9 @@ import time
 from decimal import Decimal
 
 from fleet_harness import running_fleet
+from waiting import wait_for
 
 from rocky_bot.fleet import Fleet
-
-
-async def wait_for(predicate, timeout: float, interval: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(interval)
-    return predicate()
 
 
 async def test_a_mid_move_requotes_at_once_not_on_the_next_heartbeat(sandbox, tmp_path):
@@ -32,7 +24,7 @@ async def test_a_mid_move_requotes_at_once_not_on_the_next_heartbeat(sandbox, tm
             orders = [o for o in sandbox.engine.open_orders(name, "BTCUSDT")]
             return orders[0] if len(orders) == 1 else None
 
-        assert await wait_for(lambda: btc_order() is not None, 5)
+        assert await wait_for(lambda: btc_order() is not None, 5, interval=0.02)
         before = btc_order().price
         sandbox.prices.jump(0.3)  # +30 bps: far outside the 2 bps drift band
         moved = time.monotonic()
@@ -40,6 +32,7 @@ async def test_a_mid_move_requotes_at_once_not_on_the_next_heartbeat(sandbox, tm
         assert await wait_for(
             lambda: btc_order() is not None and abs(btc_order().price - target) / target < 2e-4,
             3,
+            interval=0.02,
         ), (before, btc_order(), target)
         assert time.monotonic() - moved < 3  # vs a 30 s heartbeat
 
@@ -78,5 +71,5 @@ async def test_a_crashed_task_is_logged_and_restarted(sandbox, tmp_path):
             await asyncio.Event().wait()
 
         fleet.spawn("flaky[test]", flaky)
-        assert await wait_for(lambda: len(runs) == 3, 5)
+        assert await wait_for(lambda: len(runs) == 3, 5, interval=0.02)
         assert fleet.restarts >= 2

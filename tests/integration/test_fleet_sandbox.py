@@ -14,20 +14,12 @@ from fleet_harness import (
     total_open_orders,
     worst_exposure_ratio,
 )
+from waiting import wait_for
 
 from rocky_bot.keys import load_keys
 from rocky_bot.sandbox.orders import OrderRequest
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
-
-
-async def wait_for(predicate, timeout: float, interval: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(interval)
-    return predicate()
 
 
 def funnel_formed(sandbox) -> bool:
@@ -43,7 +35,7 @@ def funnel_formed(sandbox) -> bool:
 async def test_funnel_forms_trades_happen_caps_hold_and_stop_leaves_nothing(sandbox, tmp_path):
     started_ms = int(time.time() * 1000)
     async with running_fleet(sandbox, tmp_path) as handle:
-        assert await wait_for(lambda: funnel_formed(sandbox), 15), [
+        assert await wait_for(lambda: funnel_formed(sandbox), 15, interval=0.1), [
             sandbox.engine.book_summary(s) for s in SYMBOLS
         ]
         violations: list[str] = []
@@ -54,7 +46,9 @@ async def test_funnel_forms_trades_happen_caps_hold_and_stop_leaves_nothing(sand
             worst = max(worst, worst_exposure_ratio(handle))
             await asyncio.sleep(0.2)
         assert await wait_for(
-            lambda: all(sandbox.engine.trades_since(s, started_ms) > 0 for s in SYMBOLS), 10
+            lambda: all(sandbox.engine.trades_since(s, started_ms) > 0 for s in SYMBOLS),
+            10,
+            interval=0.1,
         )
         # make-before-break may show two orders for an instant; never persistently
         assert len(violations) <= 2, violations
@@ -75,7 +69,7 @@ async def test_leftover_orders_from_an_earlier_run_are_cancelled_before_quoting(
         ))  # fmt: skip
     assert len(sandbox.engine.open_orders(name)) == 2
     async with running_fleet(sandbox, tmp_path, keys_path=keys_path):
-        assert await wait_for(lambda: len(sandbox.engine.open_orders(name)) == 2, 10)
+        assert await wait_for(lambda: len(sandbox.engine.open_orders(name)) == 2, 10, interval=0.1)
         now = {o.client_order_id for o in sandbox.engine.open_orders(name)}
         assert not now & {"earlier-run-1", "earlier-run-2"}
         assert {o.symbol for o in sandbox.engine.open_orders(name)} == {"BTCUSDT", "ETHUSDT"}

@@ -4,17 +4,16 @@ and the fills since the last one, `wallet_low` for a drained account, and never 
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
 import re
-import time
 
 import httpx
 import pytest
 import structlog
 from fleet_harness import mint_keys, running_fleet
+from waiting import wait_for
 
 from rocky_bot.keys import load_keys
 from rocky_bot.logs import configure_logging
@@ -50,15 +49,6 @@ def records(buffer: io.StringIO) -> list[dict]:
     return parsed
 
 
-async def wait_for(predicate, timeout: float, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(interval)
-    return predicate()
-
-
 def events(buffer: io.StringIO, name: str) -> list[dict]:
     return [r for r in records(buffer) if r.get("event") == name]
 
@@ -71,15 +61,16 @@ async def test_one_json_object_per_line_with_account_symbol_role_and_a_periodic_
         taker_jitter_s=0.1, balance_interval_s=0.5,
     ) as handle:  # fmt: skip
         taker = next(c for c in handle.fleet.contexts if c.account_id == "taker-1")
-        assert await wait_for(lambda: taker.state.fills >= 2, 15)
+        assert await wait_for(lambda: taker.state.fills >= 2, 15, interval=0.05)
         fills_seen = sum(c.state.fills for c in handle.fleet.contexts)
         assert await wait_for(
             lambda: (
                 sum(s["fills_since_last"] for s in events(journal, "fleet_summary")) >= fills_seen
             ),
             5,
+            interval=0.05,
         )
-        assert await wait_for(lambda: len(events(journal, "fleet_summary")) >= 2, 5)
+        assert await wait_for(lambda: len(events(journal, "fleet_summary")) >= 2, 5, interval=0.05)
         logging.getLogger("websockets.client").warning("library record")  # a library, via stdlib
         async with httpx.AsyncClient() as client:  # status and metrics are read meanwhile
             status = (await client.get(handle.fleet.status_url + "/status")).text

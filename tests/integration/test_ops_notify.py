@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fleet_harness import running_fleet
+from waiting import wait_for
 
 from rocky_bot.notify import SystemdNotifier
 
@@ -26,15 +27,6 @@ class Datagram:
     fields: tuple[str, ...]
     fleet_ready: bool
     feed_live: bool
-
-
-async def wait_for(predicate, timeout: float, interval: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(interval)
-    return predicate()
 
 
 def socket_path(tmp_path: Path) -> Path:
@@ -88,6 +80,7 @@ async def test_ready_watchdog_status_and_stopping_reach_a_real_notify_socket(san
                     and len(fleet.loops) == len(IDS) * len(SYMBOLS)
                 ),
                 10,
+                interval=0.02,
             )
             await asyncio.sleep(0.6)
             assert not sent(datagrams, "READY=1") and not fleet.ready.is_set()
@@ -95,7 +88,7 @@ async def test_ready_watchdog_status_and_stopping_reach_a_real_notify_socket(san
             assert any(f.startswith("STATUS=") for d in datagrams for f in d.fields)
 
             sandbox.prices.frozen = False
-            assert await wait_for(lambda: sent(datagrams, "READY=1"), 10)
+            assert await wait_for(lambda: sent(datagrams, "READY=1"), 10, interval=0.02)
             (ready,) = sent(datagrams, "READY=1")
             assert ready.fleet_ready and ready.feed_live
             assert any(f.startswith("STATUS=BTCUSDT=") for f in ready.fields), ready.fields
@@ -111,7 +104,7 @@ async def test_ready_watchdog_status_and_stopping_reach_a_real_notify_socket(san
 
             # --- feed frozen: the pings stop (systemd would restart a blind daemon)
             sandbox.prices.frozen = True
-            assert await wait_for(lambda: not fleet.feed.is_live("BTCUSDT"), 5)
+            assert await wait_for(lambda: not fleet.feed.is_live("BTCUSDT"), 5, interval=0.02)
             went_stale = time.monotonic()
             await asyncio.sleep(0.8)
             assert sent(datagrams, "WATCHDOG=1", after=went_stale + 0.05) == []
@@ -122,7 +115,9 @@ async def test_ready_watchdog_status_and_stopping_reach_a_real_notify_socket(san
             # --- recovered: pings resume
             sandbox.prices.frozen = False
             recovered = time.monotonic()
-            assert await wait_for(lambda: sent(datagrams, "WATCHDOG=1", after=recovered), 5)
+            assert await wait_for(
+                lambda: sent(datagrams, "WATCHDOG=1", after=recovered), 5, interval=0.02
+            )
 
             # --- stop: STOPPING=1, once
             code = await handle.stop_and_wait()

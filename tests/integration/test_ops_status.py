@@ -17,6 +17,7 @@ import pytest
 from fleet_harness import mint_keys, running_fleet, sandbox_feed_url
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.responses import Response
+from waiting import wait_for
 
 from rocky_bot.keys import load_keys
 from rocky_bot.sandbox.errors import SandboxError
@@ -28,15 +29,6 @@ SYMBOLS = ("BTCUSDT", "ETHUSDT")
 IDS = ["mm-anchor", "mm-l1-buy-05bps", "mm-l1-sell-05bps", "taker-1"]
 #: Wallets read often, so the burn rate has samples within seconds.
 QUICK = dict(balance_interval_s=0.5, taker_interval_s=0.8, taker_jitter_s=0.2)
-
-
-async def wait_for(predicate, timeout: float, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(interval)
-    return predicate()
 
 
 async def wait_for_async(predicate, timeout: float, interval: float = 0.1) -> bool:
@@ -121,8 +113,10 @@ async def test_metrics_cover_orders_fills_api_feed_breakers_positions_loops_and_
 ):
     async with running_fleet(sandbox, tmp_path, ids=IDS, **QUICK) as handle:
         taker = ctx_of(handle, "taker-1")
-        assert await wait_for(lambda: taker.state.fills >= 2, 15), "no taker fill"
-        assert await wait_for(lambda: handle.fleet.upkeeps["taker-1"].burn_per_day() is not None, 5)
+        assert await wait_for(lambda: taker.state.fills >= 2, 15, interval=0.05), "no taker fill"
+        assert await wait_for(
+            lambda: handle.fleet.upkeeps["taker-1"].burn_per_day() is not None, 5, interval=0.05
+        )
         url = handle.fleet.status_url
         reply, m = await scrape(url)
 
@@ -176,7 +170,9 @@ async def test_rejections_api_errors_and_an_open_breaker_show_in_metrics_status_
         # the maker places again on each iteration; three -2019s in a minute trip its breaker
         for loop in handle.fleet.loops:
             loop.wake()
-        assert await wait_for(lambda: ctx.breaker.state.value == "open", 15), ctx.breaker.state
+        assert await wait_for(lambda: ctx.breaker.state.value == "open", 15, interval=0.05), (
+            ctx.breaker.state
+        )
         _, m = await scrape(url)
         code, doc = await get_status(url)
         cli_code, out, _ = await run_cli("status", "--url", url, cwd=tmp_path)
@@ -245,8 +241,10 @@ async def test_status_document_matches_the_exchange(sandbox, tmp_path):
         names = handle.account_names
         engine = sandbox.engine
         taker = ctx_of(handle, "taker-1")
-        assert await wait_for(lambda: taker.state.fills >= 2, 15)
-        assert await wait_for(lambda: handle.fleet.upkeeps["taker-1"].burn_per_day() is not None, 5)
+        assert await wait_for(lambda: taker.state.fills >= 2, 15, interval=0.05)
+        assert await wait_for(
+            lambda: handle.fleet.upkeeps["taker-1"].burn_per_day() is not None, 5, interval=0.05
+        )
 
         async def open_orders_agree() -> bool:
             _, doc = await get_status(url)
@@ -348,11 +346,13 @@ async def test_status_command_exits_1_while_the_feed_is_frozen_and_0_once_it_rec
     async with running_fleet(sandbox, tmp_path, ids=IDS) as handle:
         url = handle.fleet.status_url
         sandbox.prices.frozen = True
-        assert await wait_for(lambda: not handle.fleet.feed.is_live("BTCUSDT"), 5)
+        assert await wait_for(lambda: not handle.fleet.feed.is_live("BTCUSDT"), 5, interval=0.05)
         code, out, _ = await run_cli("status", "--url", url, cwd=tmp_path)
         _, m = await scrape(url)
         sandbox.prices.frozen = False
-        assert await wait_for(lambda: all(handle.fleet.feed.is_live(s) for s in SYMBOLS), 5)
+        assert await wait_for(
+            lambda: all(handle.fleet.feed.is_live(s) for s in SYMBOLS), 5, interval=0.05
+        )
         code_after, out_after, _ = await run_cli("status", "--url", url, cwd=tmp_path)
     assert code == 1
     assert out.splitlines()[0].startswith("healthy: NO — feed not live: BTCUSDT, ETHUSDT")

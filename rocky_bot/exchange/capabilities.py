@@ -1,0 +1,109 @@
+"""What the fleet learns about the exchange it talks to, once for every account.
+
+Which optional features it has (modify, countdown, IOC, the user stream) is learnt from the
+first answer and then refused locally, never retried in a loop; malformed replies are counted by
+kind and logged once a minute. Both are shareable: thirty clients talk to one exchange.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import structlog
+
+from rocky_bot.exchange.errors import (
+    ORDER_GONE_CODES,
+    UNSUPPORTED_CODES,
+    RejectedError,
+    UnsupportedError,
+)
+
+log = structlog.get_logger()
+T = TypeVar("T")
+
+#: "Unknown endpoint/parameter" answers; -1121 (invalid symbol) is about the symbol, not a feature.
+UNSUPPORTED = UNSUPPORTED_CODES - {-1121}
+#: -1115: invalid timeInForce — the answer of an exchange without IOC.
+IOC_UNSUPPORTED = UNSUPPORTED | {-1115}
+
+
+class ReplyProblems:
+    """Malformed replies (not JSON, a proxy's HTML page, missing fields, wrong types): counted by
+    kind and logged once per kind per `log_every_s`, shared by every client of the fleet.
+
+    A backend that starts answering garbage answers it to every account on every call; one line
+    per kind per minute says so without burying everything else in the journal.
+    """
+
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, log_every_s: float = 60.0
+    ) -> None:
+        self.counts: dict[str, int] = {}
+        self._clock = clock
+        self._every = log_every_s
+        self._logged: dict[str, float] = {}
+
+    def note(self, kind: str, account: str, endpoint: str, problem: str) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        now = self._clock()
+        if now - self._logged.get(kind, float("-inf")) >= self._every:
+            self._logged[kind] = now
+            log.warning(
+                "exchange_reply_malformed", kind=kind, account=account, endpoint=endpoint,
+                problem=problem[:200], count=self.counts[kind],
+            )  # fmt: skip
+
+
+def problem_kind(problem: str) -> str:
+    """The kind of a parser's complaint (parse.py words them `field X is missing` / `is null`)."""
+    return "missing_field" if problem.endswith(("is missing", "is null")) else "wrong_type"
+
+
+@dataclass
+class Capabilities:
+    """What this exchange supports; None until an answer says so."""
+
+    modify: bool | None = None
+    countdown: bool | None = None
+    ioc: bool | None = None
+    user_stream: bool | None = None
+
+
+async def with_capability(
+    capabilities: Capabilities,
+    name: str,
+    call: Callable[[], Awaitable[T]],
+    codes: frozenset[int],
+    *,
+    by_status: bool = True,
+    log: Any = log,
+) -> T:
+    """Run `call`, learning from its answer whether the exchange has capability `name`."""
+    if getattr(capabilities, name) is False:
+        raise UnsupportedError(name, 0, "learnt from an earlier reply", 0)
+    try:
+        result = await call()
+    except RejectedError as exc:
+        if not _means_unsupported(exc, codes, by_status):
+            raise
+        if getattr(capabilities, name) is not False:
+            setattr(capabilities, name, False)
+            log.warning(
+                "capability_missing",
+                capability=name,
+                code=exc.code,
+                http_status=exc.http_status,
+            )
+        raise UnsupportedError(name, exc.code, exc.msg, exc.http_status) from exc
+    if getattr(capabilities, name) is None:
+        setattr(capabilities, name, True)
+    return result
+
+
+def _means_unsupported(exc: RejectedError, codes: frozenset[int], by_status: bool) -> bool:
+    if isinstance(exc, UnsupportedError) or exc.code in ORDER_GONE_CODES:
+        return False
+    return exc.code in codes or (by_status and exc.http_status in (404, 405))
