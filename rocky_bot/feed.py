@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import structlog
 from websockets.asyncio.client import ClientConnection, connect
@@ -31,6 +30,7 @@ from websockets.exceptions import InvalidURI, WebSocketException
 
 from rocky_bot.backoff import jittered_backoff
 from rocky_bot.bands import BandHandle, SymbolBands
+from rocky_bot.feed_frames import IGNORED, STREAM, SYMBOL, read_frame
 from rocky_bot.feed_guard import GuardLimits, Shock, SymbolGuard
 
 __all__ = ["BandHandle", "BinanceFeed", "FeedSettings", "FeedStats"]
@@ -193,53 +193,23 @@ class BinanceFeed:
         stats.messages += 1
         now = self._clock()
         self._last_message_t = now
-        try:
-            obj = json.loads(raw)
-        except ValueError:  # JSONDecodeError and UnicodeDecodeError both are
-            return self._bad("not_json", raw)
-        if type(obj) is not dict:
-            return self._bad("not_object", raw)
-        data = obj.get("data")
-        if data is not None:  # combined wrapper {"stream", "data"}
-            stream = obj.get("stream")
-            state = self._by_stream.get(stream) if type(stream) is str else None
-            if state is None:
-                stats.ignored += 1
+        kind, key, mid = read_frame(raw)
+        if kind is STREAM or kind is SYMBOL:
+            state = (self._by_stream if kind is STREAM else self._by_payload).get(key)
+        else:
+            state = None
+        if state is None:
+            if kind is IGNORED or mid is not None or (key is not None and not self._known(key)):
+                stats.ignored += 1  # not ours: control replies, other events, other streams
                 return None
-            if type(data) is not dict:
-                return self._bad("not_object", raw)
-        elif obj.get("e") == "bookTicker":  # raw stream payload
-            symbol = obj.get("s")
-            state = self._by_payload.get(symbol) if type(symbol) is str else None
-            if state is None:
-                stats.ignored += 1
-                return None
-            data = obj
-        else:  # control replies {"result": null, "id": 1}, other events
-            stats.ignored += 1
-            return None
-        b = data.get("b")
-        a = data.get("a")
-        if b is None or a is None:
-            return self._bad("missing_field", raw)
-        if type(b) is not str or type(a) is not str:
-            return self._bad("wrong_type", raw)
-        try:
-            bid = Decimal(b)
-            ask = Decimal(a)
-            if bid <= 0 or ask <= 0:  # NaN raises here, as a signalling comparison
-                return self._bad("non_positive", raw)
-        except InvalidOperation:
-            return self._bad("not_numeric", raw)
-        if not ask.is_finite():
-            return self._bad("not_numeric", raw)
-        if bid > ask:
-            return self._bad("crossed_book", raw)
-        mid = (bid + ask) / 2
+            return self._bad(kind, raw)
         if state.guard.is_jump(mid, now):
             return self._drop(state, mid, now)
         self._accept(state, mid, now)
         return None
+
+    def _known(self, key: str) -> bool:
+        return key in self._by_stream or key in self._by_payload
 
     def _accept(self, state: _Symbol, mid: Decimal, now: float) -> None:
         self.stats.accepted += 1

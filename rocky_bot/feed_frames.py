@@ -1,0 +1,56 @@
+"""Read one bookTicker frame into a mid, or say why it cannot be used. Pure, no state.
+
+Frames come combined (`{"stream": "btcusdt@bookTicker", "data": {...}}`) or raw (the payload
+itself, `"e": "bookTicker"`); anything else (control replies, other events) is ignored, and a
+malformed frame is named by kind so the feed can count it and log it once a minute.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+
+IGNORED = "ignored"
+STREAM = "stream"  # key is the combined stream's name
+SYMBOL = "symbol"  # key is the raw payload's symbol
+
+
+def read_frame(raw: str | bytes) -> tuple[str, str | None, Decimal | None]:
+    """(STREAM | SYMBOL, key, mid) for a usable frame, (IGNORED, None, None), or (bad kind, ...)."""
+    try:
+        obj = json.loads(raw)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError both are
+        return "not_json", None, None
+    if type(obj) is not dict:
+        return "not_object", None, None
+    data = obj.get("data")
+    if data is not None:  # combined wrapper {"stream", "data"}
+        key, by = obj.get("stream"), STREAM
+        if type(key) is not str:
+            return IGNORED, None, None
+        if type(data) is not dict:
+            return "not_object", None, None
+    elif obj.get("e") == "bookTicker":  # raw stream payload
+        key, by, data = obj.get("s"), SYMBOL, obj
+        if type(key) is not str:
+            return IGNORED, None, None
+    else:
+        return IGNORED, None, None
+    b = data.get("b")
+    a = data.get("a")
+    if b is None or a is None:
+        return "missing_field", key, None
+    if type(b) is not str or type(a) is not str:
+        return "wrong_type", key, None
+    try:
+        bid = Decimal(b)
+        ask = Decimal(a)
+        if bid <= 0 or ask <= 0:  # NaN raises here, as a signalling comparison
+            return "non_positive", key, None
+    except InvalidOperation:
+        return "not_numeric", key, None
+    if not ask.is_finite():
+        return "not_numeric", key, None
+    if bid > ask:
+        return "crossed_book", key, None
+    return by, key, (bid + ask) / 2

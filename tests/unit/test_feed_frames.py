@@ -1,0 +1,31 @@
+"""read_frame: a usable bookTicker frame gives its key and exact mid; anything else says why."""
+
+from decimal import Decimal
+
+import pytest
+
+from rocky_bot.feed_frames import IGNORED, STREAM, SYMBOL, read_frame
+
+PAYLOAD = (
+    '{"e":"bookTicker","u":1,"E":2,"T":3,"s":"BTCUSDT","b":"100.0","B":"1","a":"100.2","A":"2"}'
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ('{"stream":"btcusdt@bookTicker","data":' + PAYLOAD + "}",
+         (STREAM, "btcusdt@bookTicker", Decimal("100.1"))),
+        (PAYLOAD, (SYMBOL, "BTCUSDT", Decimal("100.1"))),
+        ('{"result":null,"id":1}', (IGNORED, None, None)),
+        ("not json", ("not_json", None, None)),
+        ("[1,2]", ("not_object", None, None)),
+        ('{"e":"bookTicker","s":"BTCUSDT","b":"1"}', ("missing_field", "BTCUSDT", None)),
+        ('{"e":"bookTicker","s":"BTCUSDT","b":1,"a":2}', ("wrong_type", "BTCUSDT", None)),
+        ('{"e":"bookTicker","s":"BTCUSDT","b":"x","a":"2"}', ("not_numeric", "BTCUSDT", None)),
+        ('{"e":"bookTicker","s":"BTCUSDT","b":"0","a":"2"}', ("non_positive", "BTCUSDT", None)),
+        ('{"e":"bookTicker","s":"BTCUSDT","b":"3","a":"2"}', ("crossed_book", "BTCUSDT", None)),
+    ],
+)  # fmt: skip
+def test_read_frame(raw, expected):
+    assert read_frame(raw) == expected
