@@ -166,24 +166,25 @@ class ExchangeClient:
         self, symbol: str, *, order_id: int | None = None, client_order_id: str | None = None
     ) -> Order | None:
         """The order, or None if the exchange does not know it (-2013)."""
-        path = self.paths.order
-        params = order_ref(symbol, order_id, client_order_id)
-        try:
-            reply = await self._wire.call("GET", path, params, weight=WEIGHTS["get_order"])
-        except RejectedError as exc:
-            if exc.order_gone:
-                return None
-            raise
-        return self._wire.parse(parse.parse_order, reply, path)
+        return await self._order_or_none("GET", symbol, order_id, client_order_id, "get_order")
 
     async def cancel_order(
         self, symbol: str, *, order_id: int | None = None, client_order_id: str | None = None
     ) -> Order | None:
         """The cancelled order, or None if it was already gone (-2011/-2013)."""
+        return await self._order_or_none(
+            "DELETE", symbol, order_id, client_order_id, "cancel_order"
+        )
+
+    async def _order_or_none(
+        self, method: str, symbol: str, order_id: int | None, client_order_id: str | None,
+        weight_key: str,
+    ) -> Order | None:  # fmt: skip
+        """One order by id; None when the exchange says it is gone (-2011/-2013)."""
         path = self.paths.order
         params = order_ref(symbol, order_id, client_order_id)
         try:
-            reply = await self._wire.call("DELETE", path, params, weight=WEIGHTS["cancel_order"])
+            reply = await self._wire.call(method, path, params, weight=WEIGHTS[weight_key])
         except RejectedError as exc:
             if exc.order_gone:
                 return None

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from rocky_bot.exchange.governor import WeightGovernor
 
+from .conftest import FakeTime as SleepingClock
 
-class FakeTime:
+
+class FakeTime(SleepingClock):
+    """The shared fake clock, started where these tests expect it."""
+
     def __init__(self) -> None:
+        super().__init__()
         self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def test_optional_polls_allowed_up_to_80_percent_of_the_limit() -> None:
