@@ -121,14 +121,16 @@ class AccountUpkeep:
                     log.warning("upkeep_failed", error=str(exc), kind=type(exc).__name__)
                 self.ctx.record_error(exc)
 
-    async def reconcile(self) -> None:
+    async def reconcile(self, *, positions: bool = False) -> None:
+        """Open orders from the exchange; positions too when asked, streamless, or a fill is
+        suspected (an order vanished)."""
         state = self.ctx.state
         vanished: list[str] = []
         for symbol in state.symbols:
             mark = state.snapshot_mark()
             orders = await self.ctx.client.open_orders(symbol)
             vanished += state.replace_open_orders(symbol, orders, mark)
-        if vanished or not self.ctx.streaming:
+        if positions or vanished or not self.ctx.streaming:
             await self.ctx.refresh_positions()
 
     def _wants_deadman(self) -> bool:
@@ -215,5 +217,4 @@ class AccountUpkeep:
 
     async def on_stream_connected(self) -> None:
         self.ctx.streaming = True
-        await self.reconcile()
-        await self.ctx.refresh_positions()
+        await self.reconcile(positions=True)  # a full re-snapshot after every (re)connect
