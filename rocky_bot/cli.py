@@ -42,7 +42,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from rocky_bot.daemon import run_daemon
     from rocky_bot.keys import load_keys
-    from rocky_bot.logs import configure_logging
+    from rocky_bot.ops.logs import configure_logging
 
     settings = load_settings(keys_path=args.keys)
     keys = load_keys(settings.keys_path, allow_public_exchange=settings.allow_public_exchange)
@@ -53,7 +53,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check_keys(args: argparse.Namespace) -> int:
-    from rocky_bot.checks import check_keys
+    from rocky_bot.ops.checks import check_keys
 
     settings = load_settings(keys_path=args.keys)
     return check_keys(settings, online=args.online)
@@ -105,24 +105,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--accounts", type=int, default=30)
     p.add_argument("--force", action="store_true", help="overwrite an existing keys file")
     p.add_argument("--top-up", action="store_true", help="credit the accounts of --out instead")
-    p.set_defaults(func=_lazy("rocky_bot.onboarding", "cmd_mint"))
+    p.set_defaults(func=_lazy("rocky_bot.ops.onboarding", "cmd_mint"))
 
     p = sub.add_parser("reset", help="cancel every open order (and --flatten positions)")
     p.add_argument("--keys", type=Path)
     p.add_argument("--flatten", action="store_true", help="also close positions (reduceOnly)")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.set_defaults(func=_lazy("rocky_bot.reset", "cmd_reset"))
+    p.set_defaults(func=_lazy("rocky_bot.ops.reset", "cmd_reset"))
 
     p = sub.add_parser("status", help="print the running daemon's status; non-zero if unhealthy")
     p.add_argument("--url", default=None, help="default http://127.0.0.1:$ROCKY_METRICS_PORT")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_lazy("rocky_bot.status_cli", "cmd_status"))
+    p.set_defaults(func=_lazy("rocky_bot.ops.status_cli", "cmd_status"))
 
     p = sub.add_parser("book", help="draw an exchange's depth as a funnel")
     p.add_argument("symbol", nargs="?", default="BTCUSDT")
     p.add_argument("--base-url", default="http://127.0.0.1:8765")
     p.add_argument("--depth", type=int, default=20)
-    p.set_defaults(func=_lazy("rocky_bot.book", "cmd_book"))
+    p.set_defaults(func=_lazy("rocky_bot.ops.book", "cmd_book"))
 
     p = sub.add_parser("bench", help="benchmark the fleet against the sandbox; JSON report")
     p.add_argument("--duration", type=float, default=120.0)
@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vol", type=float, default=0.6)
     p.add_argument("--tick-rate", type=float, default=100.0)
     p.add_argument("--out", type=Path, default=Path("bench-report.json"))
-    p.set_defaults(func=_lazy("rocky_bot.bench", "cmd_bench"))
+    p.set_defaults(func=_lazy("rocky_bot.bench.run", "cmd_bench"))
     return parser
 
 

@@ -13,9 +13,9 @@ from rocky_bot.config_errors import ConfigError
 from rocky_bot.exchange.models import Side
 from rocky_bot.fleet import Fleet
 from rocky_bot.keys import KeysFile
-from rocky_bot.notify import SystemdNotifier
+from rocky_bot.ops.notify import SystemdNotifier
+from rocky_bot.ops.status import fleet_status, status_app
 from rocky_bot.settings import Settings
-from rocky_bot.status import fleet_status, status_app
 
 log = structlog.get_logger()
 

@@ -20,9 +20,9 @@ from rocky_bot.daemon import run_daemon
 from rocky_bot.fleet import Fleet
 from rocky_bot.funnel import funnel_ids
 from rocky_bot.keys import load_keys, write_keys
-from rocky_bot.logs import configure_logging
-from rocky_bot.market_view import fetch_depth, trades_last_minute
-from rocky_bot.onboarding import mint_accounts
+from rocky_bot.ops.logs import configure_logging
+from rocky_bot.ops.market_view import fetch_depth, trades_last_minute
+from rocky_bot.ops.onboarding import mint_accounts
 from rocky_bot.sandbox.app import SandboxExchange
 from rocky_bot.sandbox.config import SandboxConfig
 from rocky_bot.settings import Settings

@@ -22,10 +22,12 @@ from rocky_bot.exchange.errors import ExchangeError
 from rocky_bot.exchange.governor import WeightGovernor
 from rocky_bot.exchange.models import SymbolRules
 from rocky_bot.exchange.paths import ApiPaths
-from rocky_bot.feed import BinanceFeed, FeedSettings
+from rocky_bot.exchange.user_stream import UserStream
+from rocky_bot.feed.binance import BinanceFeed, FeedSettings
 from rocky_bot.funnel import Role
 from rocky_bot.keys import AccountKeys, KeysFile
-from rocky_bot.metrics import Metrics
+from rocky_bot.ops.metrics import Metrics
+from rocky_bot.ops.upkeep import AccountUpkeep
 from rocky_bot.risk import BreakerConfig, CircuitBreaker, Transition
 from rocky_bot.settings import Settings
 from rocky_bot.strategies.context import AccountContext
@@ -33,9 +35,7 @@ from rocky_bot.strategies.executor import ClientIds, Executor, OrderRateGuard, p
 from rocky_bot.strategies.loop import LoopTiming, StrategyLoop
 from rocky_bot.strategies.maker import MakerLoop
 from rocky_bot.strategies.taker import TakerLoop
-from rocky_bot.tape_keeper import TapeKeeper
-from rocky_bot.upkeep import AccountUpkeep
-from rocky_bot.user_stream import UserStream
+from rocky_bot.strategies.tape_keeper import TapeKeeper
 
 log = structlog.get_logger()
 

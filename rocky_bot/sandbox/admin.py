@@ -1,7 +1,8 @@
-"""Onboarding, our own contract (Rocky's key minting is not Binance's), guarded by a token.
+"""The admin surface, our own contract (Rocky's key minting is not Binance's), behind a token.
 
     POST /admin/v1/accounts {"name"}            → {"name", "apiKey", "secretKey"}
     POST /admin/v1/faucet   {"apiKey", "amount"} → {"apiKey", "asset", "balance"}
+    GET/POST/DELETE /admin/v1/faults            → fault injection (faults.py)
 
 Header `X-Admin-Token`; wrong or missing → 401. Errors use Binance's body shape so one client
 error path handles everything. Minting a name that exists issues an *additional* key pair for
@@ -12,6 +13,7 @@ running sandbox works and keys handed out earlier stay valid.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from decimal import Decimal
 
 import structlog
@@ -22,6 +24,7 @@ from starlette.routing import Route
 
 from rocky_bot.sandbox.engine import Engine
 from rocky_bot.sandbox.errors import SandboxError
+from rocky_bot.sandbox.faults import FaultInjector
 from rocky_bot.sandbox.grid import fmt_money, to_money
 from rocky_bot.sandbox.rest_gateway import error_response, json_response
 from rocky_bot.sandbox.signing import KeyStore
@@ -38,10 +41,22 @@ class Faucet(BaseModel):
     amount: Decimal = Field(gt=0, le=Decimal("1000000000"))
 
 
-def routes(engine: Engine, keys: KeyStore, admin_token: str) -> list[Route]:
+def token_checker(admin_token: str) -> Callable[[Request], bool]:
+    """True for a request carrying the admin token (compared in constant time)."""
+
     def authorized(request: Request) -> bool:
         given = request.headers.get("X-Admin-Token", "")
         return hmac.compare_digest(given.encode(), admin_token.encode())
+
+    return authorized
+
+
+def unauthorized() -> Response:
+    return error_response(SandboxError(-2015, "Invalid admin token.", 401))
+
+
+def routes(engine: Engine, keys: KeyStore, admin_token: str) -> list[Route]:
+    authorized = token_checker(admin_token)
 
     async def parse(request: Request, model: type[BaseModel]) -> BaseModel:
         try:
@@ -49,9 +64,6 @@ def routes(engine: Engine, keys: KeyStore, admin_token: str) -> list[Route]:
         except ValidationError as exc:
             fields = ", ".join(str(e["loc"][0]) for e in exc.errors() if e["loc"]) or "body"
             raise SandboxError(-1130, f"Invalid data sent for: {fields}.") from None
-
-    def unauthorized() -> Response:
-        return error_response(SandboxError(-2015, "Invalid admin token.", 401))
 
     async def create_account(request: Request) -> Response:
         if not authorized(request):
@@ -87,3 +99,27 @@ def routes(engine: Engine, keys: KeyStore, admin_token: str) -> list[Route]:
         Route("/admin/v1/accounts", create_account, methods=["POST"]),
         Route("/admin/v1/faucet", faucet, methods=["POST"]),
     ]
+
+
+def fault_routes(injector: FaultInjector, admin_token: str) -> list[Route]:
+    authorized = token_checker(admin_token)
+
+    async def faults(request: Request) -> Response:
+        if not authorized(request):
+            return unauthorized()
+        if request.method == "GET":
+            return json_response(injector.snapshot())
+        if request.method == "DELETE":
+            return json_response(await injector.clear())
+        try:
+            raw = await request.json()
+            if not isinstance(raw, dict):
+                raise ValueError("not an object")
+            return json_response(await injector.apply(**raw))
+        except ValidationError as exc:
+            names = ", ".join(str(e["loc"][0]) for e in exc.errors() if e["loc"]) or "body"
+            return error_response(SandboxError(-1130, f"Invalid data sent for: {names}."))
+        except ValueError:
+            return error_response(SandboxError(-1130, "Invalid data sent for: body."))
+
+    return [Route("/admin/v1/faults", faults, methods=["GET", "POST", "DELETE"])]

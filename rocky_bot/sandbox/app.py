@@ -211,7 +211,7 @@ class SandboxExchange:
             *rest_account.routes(gw, self.engine),
             *userdata.routes(gw, self.users),
             *admin.routes(self.engine, self.keys, self.admin_token),
-            *faults.routes(self.fault_injector, self.admin_token),
+            *admin.fault_routes(self.fault_injector, self.admin_token),
         ]
         ws: list[BaseRoute] = [
             WebSocketRoute("/ws", self._raw_market),

@@ -29,89 +29,46 @@ listener closed, open connections cut — for that many seconds.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import asdict
+from typing import Any, Protocol
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rocky_bot.sandbox import errors
 from rocky_bot.sandbox import fault_replies as replies
+from rocky_bot.sandbox.config import SandboxConfig
 from rocky_bot.sandbox.errors import SandboxError
-from rocky_bot.sandbox.rest_gateway import FaultHooks, error_response, json_response
-
-if TYPE_CHECKING:
-    from rocky_bot.sandbox.app import SandboxExchange
-    from rocky_bot.sandbox.prices import Tick
+from rocky_bot.sandbox.fault_spec import ActiveFaults, FaultUpdate
+from rocky_bot.sandbox.market import MarketStreams
+from rocky_bot.sandbox.prices import PriceDriver, Tick
+from rocky_bot.sandbox.rest_gateway import FaultHooks
 
 log = structlog.get_logger()
 
-Capability = Literal["modify", "countdown", "user_stream", "ioc"]
-MalformedKind = Literal["not_json", "html", "missing_field", "wrong_type"]
 
+class FaultTarget(Protocol):
+    """What the injector acts on: the exchange, seen only through what faults need of it."""
 
-class FaultUpdate(BaseModel):
-    """The POST body: every field optional; unknown fields are refused (a typo is not a no-op)."""
+    config: SandboxConfig
+    prices: PriceDriver
+    market: MarketStreams
 
-    model_config = ConfigDict(extra="forbid")
-    latency_ms: int | None = Field(None, ge=0, le=60_000)
-    error_rate: float | None = Field(None, ge=0, le=1)
-    timeout_rate: float | None = Field(None, ge=0, le=1)
-    hang_s: float | None = Field(None, gt=0, le=600)
-    malformed_rate: float | None = Field(None, ge=0, le=1)
-    malformed_kinds: list[MalformedKind] | None = Field(None, min_length=1)
-    rate_limit: bool | None = None
-    ban: bool | None = None
-    retry_after_s: int | None = Field(None, ge=0, le=86_400)
-    clock_skew_ms: int | None = Field(None, ge=-3_600_000, le=3_600_000)
-    reject_margin: bool | None = None
-    unsupported: list[Capability] | None = None
-    feed_freeze: bool | None = None
-    feed_drop: bool | None = None
-    feed_garbage_rate: float | None = Field(None, ge=0, le=1)
-    price_jump_pct: float | None = Field(None, gt=-50, lt=100)
-    down_s: float | None = Field(None, gt=0, le=3600)
-    seed: int | None = None
+    def clock_ms(self) -> int: ...
 
+    async def refuse_connections(self) -> None: ...
 
-@dataclass
-class ActiveFaults:
-    latency_ms: int = 0
-    error_rate: float = 0.0
-    timeout_rate: float = 0.0
-    hang_s: float = 30.0
-    malformed_rate: float = 0.0
-    malformed_kinds: list[str] = field(default_factory=lambda: list(replies.MALFORMED_KINDS))
-    rate_limit: bool = False
-    ban: bool = False
-    retry_after_s: int = 5
-    clock_skew_ms: int = 0
-    reject_margin: bool = False
-    unsupported: list[str] = field(default_factory=list)
-    feed_freeze: bool = False
-    feed_drop: bool = False
-    feed_garbage_rate: float = 0.0
-
-    def touches_http(self) -> bool:
-        return bool(
-            self.latency_ms or self.error_rate or self.timeout_rate or self.malformed_rate
-            or self.rate_limit or self.ban or self.unsupported
-        )  # fmt: skip
+    async def accept_connections(self) -> None: ...
 
 
 class FaultInjector(FaultHooks):
     """The sandbox's FaultHooks: one per exchange, driven by the admin routes or by tests."""
 
-    def __init__(self, exchange: SandboxExchange, seed: int | None = None) -> None:
+    def __init__(self, exchange: FaultTarget, seed: int | None = None) -> None:
         self._exchange = exchange
         self.active = ActiveFaults()
         self.injected: Counter[str] = Counter()
@@ -214,7 +171,8 @@ class FaultInjector(FaultHooks):
         rate = self.active.feed_garbage_rate
         if not rate or self._rng.random() >= rate:
             return False
-        t: Tick = tick  # type: ignore[assignment]
+        assert isinstance(tick, Tick)
+        t = tick
         kind = self._rng.choice(replies.GARBAGE_KINDS)
         self.injected[f"feed_garbage:{kind}"] += 1
         frame = replies.garbage_frame(kind, t.symbol, f"{t.bid:f}", f"{t.ask:f}")
@@ -287,32 +245,3 @@ class FaultInjector(FaultHooks):
         finally:
             for w in waits:
                 w.cancel()
-
-
-# -- admin routes -------------------------------------------------------------------------------
-
-
-def routes(injector: FaultInjector, admin_token: str) -> list[Route]:
-    def authorized(request: Request) -> bool:
-        given = request.headers.get("X-Admin-Token", "")
-        return hmac.compare_digest(given.encode(), admin_token.encode())
-
-    async def faults(request: Request) -> Response:
-        if not authorized(request):
-            return error_response(SandboxError(-2015, "Invalid admin token.", 401))
-        if request.method == "GET":
-            return json_response(injector.snapshot())
-        if request.method == "DELETE":
-            return json_response(await injector.clear())
-        try:
-            raw = await request.json()
-            if not isinstance(raw, dict):
-                raise ValueError("not an object")
-            return json_response(await injector.apply(**raw))
-        except ValidationError as exc:
-            names = ", ".join(str(e["loc"][0]) for e in exc.errors() if e["loc"]) or "body"
-            return error_response(SandboxError(-1130, f"Invalid data sent for: {names}."))
-        except ValueError:
-            return error_response(SandboxError(-1130, "Invalid data sent for: body."))
-
-    return [Route("/admin/v1/faults", faults, methods=["GET", "POST", "DELETE"])]

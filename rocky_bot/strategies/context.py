@@ -15,7 +15,7 @@ from rocky_bot.account import AccountState
 from rocky_bot.exchange.client import ExchangeClient
 from rocky_bot.exchange.errors import RateLimitedError, RejectedError
 from rocky_bot.exchange.models import Position, SymbolRules
-from rocky_bot.feed import BinanceFeed
+from rocky_bot.feed.binance import BinanceFeed
 from rocky_bot.funnel import AccountSpec, qty_for
 from rocky_bot.risk import CircuitBreaker, Transition
 from rocky_bot.strategies.executor import Executor

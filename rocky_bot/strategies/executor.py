@@ -17,7 +17,7 @@ from rocky_bot.account import AccountState
 from rocky_bot.exchange.client import ExchangeClient
 from rocky_bot.exchange.errors import RejectedError, UnknownStatusError
 from rocky_bot.exchange.models import Order
-from rocky_bot.metrics import Metrics
+from rocky_bot.ops.metrics import Metrics
 from rocky_bot.strategies.intents import Cancel, Intent, Modify, Place
 
 log = structlog.get_logger()

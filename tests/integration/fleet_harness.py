@@ -19,8 +19,8 @@ from rocky_bot.daemon import run_daemon
 from rocky_bot.fleet import Fleet
 from rocky_bot.funnel import funnel_ids, parse_account_id, qty_for
 from rocky_bot.keys import load_keys, write_keys
-from rocky_bot.notify import SystemdNotifier
-from rocky_bot.onboarding import mint_accounts
+from rocky_bot.ops.notify import SystemdNotifier
+from rocky_bot.ops.onboarding import mint_accounts
 from rocky_bot.sandbox.app import SandboxExchange
 from rocky_bot.settings import Settings
 

@@ -30,7 +30,7 @@ from fleet_harness import FleetHandle, running_fleet
 from invariants import InvariantChecker, funnel_gaps, iterations, loops_stalled, secrets_exposed
 
 from rocky_bot.keys import load_keys
-from rocky_bot.logs import configure_logging
+from rocky_bot.ops.logs import configure_logging
 from rocky_bot.sandbox.app import SandboxExchange
 from rocky_bot.sandbox.config import SandboxConfig
 

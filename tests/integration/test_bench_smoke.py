@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from rocky_bot.bench import BenchConfig, run_bench
-from rocky_bot.bench_report import format_table
+from rocky_bot.bench.report import format_table
+from rocky_bot.bench.run import BenchConfig, run_bench
 from rocky_bot.cli import build_parser
 
 ISSUE_KEYS = (

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from websockets.asyncio.server import ServerConnection, serve
 
-from rocky_bot.feed import BinanceFeed, FeedSettings
+from rocky_bot.feed.binance import BinanceFeed, FeedSettings
 
 BTC, ETH = "BTCUSDT", "ETHUSDT"
 STREAMS = {"btcusdt@bookTicker": BTC, "ethusdt@bookTicker": ETH}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from rocky_bot.bench_feed import feed_benchmark, frames, maker_bands, per_message_us
+from rocky_bot.bench.feed import feed_benchmark, frames, maker_bands, per_message_us
 
 
 def test_band_count_follows_the_funnel():

@@ -16,7 +16,7 @@ from fleet_harness import mint_keys, running_fleet
 from waiting import wait_for
 
 from rocky_bot.keys import load_keys
-from rocky_bot.logs import configure_logging
+from rocky_bot.ops.logs import configure_logging
 
 IDS = ["mm-anchor", "mm-l1-buy-05bps", "mm-l1-sell-05bps", "taker-1"]
 SYMBOLS = ("BTCUSDT", "ETHUSDT")

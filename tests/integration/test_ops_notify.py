@@ -14,7 +14,7 @@ from pathlib import Path
 from fleet_harness import running_fleet
 from waiting import wait_for
 
-from rocky_bot.notify import SystemdNotifier
+from rocky_bot.ops.notify import SystemdNotifier
 
 IDS = ["mm-anchor", "mm-l1-buy-05bps", "mm-l1-sell-05bps"]
 SYMBOLS = ("BTCUSDT", "ETHUSDT")

@@ -16,7 +16,7 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from rocky_bot.exchange.errors import classify
 from rocky_bot.exchange.models import AccountUpdate, OrderStatus, OrderUpdate, Side
-from rocky_bot.user_stream import UserStream
+from rocky_bot.exchange.user_stream import UserStream
 
 ORDER_UPDATE = {
     "e": "ORDER_TRADE_UPDATE",

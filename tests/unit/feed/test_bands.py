@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rocky_bot.bands import BandIndex
+from rocky_bot.feed.bands import BandIndex
 
 SYM = "BTCUSDT"
 

@@ -3,8 +3,8 @@
 Three processes, so that what is measured is the fleet's own:
 
     bench (this)  ── mints accounts, writes a mode-600 keys file, samples /proc, writes the report
-    ├─ exchange   `python -m rocky_bot.bench_probe`: the sandbox + a recorder (bench_probe.py)
-    └─ fleet      `python -m rocky_bot.bench_procs fleet --seed S`: exactly `rocky-bot run`
+    ├─ exchange   `python -m rocky_bot.bench.probe`: the sandbox + a recorder (bench_probe.py)
+    └─ fleet      `python -m rocky_bot.bench.procs fleet --seed S`: exactly `rocky-bot run`
                   (same settings from ROCKY_* env, same `run_daemon`), but with a seeded Fleet,
                   so the bench can re-derive each maker's jittered drift and judge its bands.
 
@@ -28,7 +28,6 @@ import json
 import math
 import os
 import secrets
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -36,7 +35,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from rocky_bot.bench_procs import (
+from rocky_bot.bench.procs import (
     machine_info,
     proc_cpu_s,
     proc_mem_mb,
@@ -47,7 +46,7 @@ from rocky_bot.bench_procs import (
     tail_of,
     wait_fleet_ready,
 )
-from rocky_bot.bench_report import Level, MeasureContext, build_report, format_table
+from rocky_bot.bench.report import Level, MeasureContext, build_report, format_table
 from rocky_bot.funnel import funnel_ids
 
 #: Keep the bench's working directory (keys, logs, probe.json) here instead of a temp dir.
@@ -133,7 +132,7 @@ def fleet_log_summary(log: Path) -> dict[str, Any]:
 
 async def run_bench(cfg: BenchConfig, workdir: Path) -> dict[str, Any]:
     from rocky_bot.keys import load_keys, write_keys
-    from rocky_bot.onboarding import mint_accounts
+    from rocky_bot.ops.onboarding import mint_accounts
     from rocky_bot.settings import Settings
 
     machine = machine_info()
@@ -217,7 +216,7 @@ async def run_bench(cfg: BenchConfig, workdir: Path) -> dict[str, Any]:
     ctx["machine"] = machine
     ctx["accounts"] = cfg.accounts
     if cfg.feed_bench_frames:
-        from rocky_bot.bench_feed import feed_benchmark
+        from rocky_bot.bench.feed import feed_benchmark
 
         ctx["feed"] = feed_benchmark(cfg.feed_bench_frames)
     (workdir / "measure.json").write_text(json.dumps(ctx, default=_json_default))
@@ -248,7 +247,7 @@ def report_from(workdir: Path) -> dict[str, Any]:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from rocky_bot.cli import run_async
-    from rocky_bot.logs import configure_logging
+    from rocky_bot.ops.logs import configure_logging
 
     configure_logging("auto", "warning")
 
@@ -282,15 +281,9 @@ def _json_default(value: object) -> object:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _report_main(argv: list[str]) -> int:
+def report_main(argv: list[str]) -> int:
     report = report_from(Path(argv[0]))
     print(format_table(report))
     if len(argv) > 1:
         Path(argv[1]).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0
-
-
-if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "report":
-        sys.exit(_report_main(sys.argv[2:]))
-    sys.exit("usage: python -m rocky_bot.bench report WORKDIR [OUT.json] (run: `rocky-bot bench`)")

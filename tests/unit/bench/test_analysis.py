@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from rocky_bot.bench_analysis import (
+from rocky_bot.bench.analysis import (
     Level,
     Positions,
     percentile,
@@ -14,8 +14,8 @@ from rocky_bot.bench_analysis import (
     requote_latencies,
     timeline,
 )
-from rocky_bot.bench_report import request_weight
-from rocky_bot.bench_samples import book_figures, trade_figures, uptime
+from rocky_bot.bench.report import request_weight
+from rocky_bot.bench.samples import book_figures, trade_figures, uptime
 
 L1 = Level("mm-l1-buy-05bps", "BTCUSDT", "BUY", Decimal(5), Decimal(2))
 KEY = L1.key

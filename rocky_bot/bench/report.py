@@ -11,14 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rocky_bot.bench_analysis import (
+from rocky_bot.bench.analysis import (
     Level,
     Positions,
     refill_latencies,
     requote_latencies,
     timeline,
 )
-from rocky_bot.bench_samples import (
+from rocky_bot.bench.samples import (
     book_figures,
     in_window,
     max_exposure_ratio,

@@ -1,6 +1,6 @@
 """The bench's child processes and what it reads of them: /proc, logs, start and stop.
 
-    python -m rocky_bot.bench_procs fleet --seed N
+    python -m rocky_bot.bench.procs fleet --seed N
 
 is the fleet child: `rocky-bot run`'s code path (settings from ROCKY_* env, the keys file,
 logging, `run_daemon`) with one difference, a seeded `Fleet`, so the bench can re-derive each
@@ -88,7 +88,7 @@ async def start_exchange(
     """The sandbox + recorder (`bench_probe`) in its own process; returns it and its URLs."""
     log = (workdir / "exchange.log").open("wb")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "rocky_bot.bench_probe", "--out", str(workdir / "probe.json"),
+        sys.executable, "-m", "rocky_bot.bench.probe", "--out", str(workdir / "probe.json"),
         "--vol", str(vol), "--tick-rate", str(tick_rate), "--seed", str(seed),
         "--weight-limit", str(weight_limit),
         stdout=asyncio.subprocess.PIPE, stderr=log, cwd=workdir,
@@ -110,7 +110,7 @@ async def start_fleet(workdir: Path, env: dict[str, str], seed: int) -> asyncio.
     """The fleet (`fleet_child` below) in its own process, logging JSON to fleet.log."""
     log = (workdir / "fleet.log").open("wb")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "rocky_bot.bench_procs", "fleet", "--seed", str(seed),
+        sys.executable, "-m", "rocky_bot.bench.procs", "fleet", "--seed", str(seed),
         stdout=asyncio.subprocess.DEVNULL, stderr=log, cwd=workdir, env=_child_env(env),
     )  # fmt: skip
     log.close()
@@ -163,9 +163,9 @@ def fleet_child(argv: list[str]) -> int:
     from rocky_bot.daemon import run_daemon
     from rocky_bot.fleet import Fleet
     from rocky_bot.keys import load_keys
-    from rocky_bot.logs import configure_logging
+    from rocky_bot.ops.logs import configure_logging
 
-    parser = argparse.ArgumentParser(prog="python -m rocky_bot.bench fleet")
+    parser = argparse.ArgumentParser(prog="python -m rocky_bot.bench.procs fleet")
     parser.add_argument("--seed", type=int, required=True)
     args = parser.parse_args(argv)
     settings = load_settings()
@@ -178,4 +178,4 @@ def fleet_child(argv: list[str]) -> int:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "fleet":
         sys.exit(fleet_child(sys.argv[2:]))
-    sys.exit("usage: python -m rocky_bot.bench_procs fleet --seed N (started by `rocky-bot bench`)")
+    sys.exit("usage: python -m rocky_bot.bench.procs fleet --seed N (started by `rocky-bot bench`)")

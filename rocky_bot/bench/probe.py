@@ -1,6 +1,6 @@
 """The exchange side of `rocky-bot bench`: the sandbox in its own process, with a recorder attached.
 
-    python -m rocky_bot.bench_probe --out probe.json [--tick-rate 100 --vol 0.6 --seed 1 ...]
+    python -m rocky_bot.bench.probe --out probe.json [--tick-rate 100 --vol 0.6 --seed 1 ...]
 
 prints one JSON line `{"base_url": ..., "ws_url": ...}` once it listens (on 127.0.0.1 only, an
 ephemeral port), runs until SIGTERM/SIGINT, then writes everything it recorded to `--out`.
@@ -207,7 +207,7 @@ async def run_probe(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rocky_bot.bench_probe")
+    parser = argparse.ArgumentParser(prog="python -m rocky_bot.bench.probe")
     parser.add_argument("--out", required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--vol", type=float, default=0.6)
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weight-limit", type=int, default=2400)
     args = parser.parse_args(argv)
     from rocky_bot.cli import run_async
-    from rocky_bot.logs import configure_logging
+    from rocky_bot.ops.logs import configure_logging
 
     configure_logging("json", "warning")
     return run_async(run_probe(args))

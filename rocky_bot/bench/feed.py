@@ -15,7 +15,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from rocky_bot.feed import BinanceFeed, FeedSettings
+from rocky_bot.feed.binance import BinanceFeed, FeedSettings
 from rocky_bot.funnel import Role, funnel_ids, parse_account_id
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rocky_bot.notify import SystemdNotifier
+from rocky_bot.ops.notify import SystemdNotifier
 
 
 def _receiver(address: str) -> socket.socket:

@@ -1,6 +1,6 @@
 """The tape keeper wakes a taker when a symbol's last taker order is older than the max gap."""
 
-from rocky_bot.tape_keeper import symbols_due
+from rocky_bot.strategies.tape_keeper import symbols_due
 
 
 def test_only_symbols_past_the_gap_are_due():

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from itertools import pairwise
 from typing import Any
 
-from rocky_bot.bench_analysis import Level, percentile, summary, would_be_cap_gated
+from rocky_bot.bench.analysis import Level, percentile, summary, would_be_cap_gated
 
 
 def in_window(samples: list[dict[str, Any]], window: tuple[float, float]) -> list[dict[str, Any]]:

@@ -18,10 +18,10 @@ import structlog
 
 from rocky_bot.exchange.errors import ApiError, ExchangeError, MalformedReplyError
 from rocky_bot.exchange.models import AccountUpdate, Order, OrderUpdate
+from rocky_bot.exchange.user_stream import UserStream
 from rocky_bot.funnel import Role
 from rocky_bot.settings import Settings
 from rocky_bot.strategies.context import AccountContext
-from rocky_bot.user_stream import UserStream
 
 log = structlog.get_logger()
 

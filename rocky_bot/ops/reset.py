@@ -19,7 +19,7 @@ from rocky_bot.exchange.governor import WeightGovernor
 from rocky_bot.exchange.models import Side
 from rocky_bot.exchange.paths import ApiPaths
 from rocky_bot.keys import AccountKeys, KeysFile, load_keys
-from rocky_bot.logs import configure_logging
+from rocky_bot.ops.logs import configure_logging
 from rocky_bot.settings import Settings
 
 

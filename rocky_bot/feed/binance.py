@@ -29,9 +29,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidURI, WebSocketException
 
 from rocky_bot.backoff import jittered_backoff
-from rocky_bot.bands import BandHandle, SymbolBands
-from rocky_bot.feed_frames import IGNORED, STREAM, SYMBOL, read_frame
-from rocky_bot.feed_guard import GuardLimits, Shock, SymbolGuard
+from rocky_bot.feed.bands import BandHandle, SymbolBands
+from rocky_bot.feed.frames import IGNORED, STREAM, SYMBOL, read_frame
+from rocky_bot.feed.guard import GuardLimits, Shock, SymbolGuard
 
 __all__ = ["BandHandle", "BinanceFeed", "FeedSettings", "FeedStats"]
 

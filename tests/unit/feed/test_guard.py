@@ -8,7 +8,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from rocky_bot.feed_guard import GuardLimits, SymbolGuard
+from rocky_bot.feed.guard import GuardLimits, SymbolGuard
 
 LIMITS = GuardLimits.from_pcts(
     stale_after_s=5.0, max_jump_pct=5.0, shock_pct=2.0, shock_window_s=10.0, shock_pause_s=30.0

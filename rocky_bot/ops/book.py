@@ -7,7 +7,7 @@ import asyncio
 
 import httpx
 
-from rocky_bot.market_view import fetch_depth, render_funnel
+from rocky_bot.ops.market_view import fetch_depth, render_funnel
 
 
 def cmd_book(args: argparse.Namespace) -> int:

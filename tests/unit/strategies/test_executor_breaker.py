@@ -12,7 +12,7 @@ from decimal import Decimal
 from rocky_bot.account import AccountState
 from rocky_bot.exchange.errors import RejectedError
 from rocky_bot.exchange.models import Order, OrderStatus, Side
-from rocky_bot.metrics import Metrics
+from rocky_bot.ops.metrics import Metrics
 from rocky_bot.risk import BreakerConfig, BreakerState, CircuitBreaker
 from rocky_bot.strategies.executor import ClientIds, Executor, OrderRateGuard
 from rocky_bot.strategies.intents import Cancel, Place

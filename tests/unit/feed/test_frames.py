@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from rocky_bot.feed_frames import IGNORED, STREAM, SYMBOL, read_frame
+from rocky_bot.feed.frames import IGNORED, STREAM, SYMBOL, read_frame
 
 PAYLOAD = (
     '{"e":"bookTicker","u":1,"E":2,"T":3,"s":"BTCUSDT","b":"100.0","B":"1","a":"100.2","A":"2"}'
