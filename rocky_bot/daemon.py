@@ -19,6 +19,9 @@ from rocky_bot.settings import Settings
 
 log = structlog.get_logger()
 
+#: How long the status server may take to close once the fleet has stopped.
+SERVER_STOP_S = 0.5
+
 
 async def start_http(app, host: str, port: int) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
     """Serve a Starlette app on the running loop; return the server, its task and the real port."""
@@ -74,13 +77,14 @@ async def run_daemon(
         say_stopping()
 
     def on_signal() -> None:
+        fleet.gate.close()  # at once: no order request starts once the signal is in
         say_stopping()
         stop.set()
 
+    fleet = fleet or Fleet(settings, keys)
     if install_signals:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, on_signal)
-    fleet = fleet or Fleet(settings, keys)
     try:
         server, server_task, port = await start_http(
             status_app(fleet), settings.metrics_host, settings.metrics_port
@@ -109,10 +113,12 @@ async def run_daemon(
         say_stopping()
         for task in side_tasks:
             task.cancel()
-        await asyncio.gather(*side_tasks, return_exceptions=True)
+        await asyncio.wait(side_tasks, timeout=0.5)
         server.should_exit = True
-        await asyncio.gather(server_task, return_exceptions=True)
-    return 0
+        _, pending = await asyncio.wait([server_task], timeout=SERVER_STOP_S)
+        for task in pending:  # a client holding a connection open must not hold the exit
+            task.cancel()
+    return fleet.exit_code
 
 
 async def _watchdog(fleet: Fleet, notifier: SystemdNotifier) -> None:

@@ -88,7 +88,7 @@ async def maker_levels(settings: Any, keys: Any, seed: int) -> list[Level]:
     from rocky_bot.strategies.maker import MakerLoop
 
     fleet = Fleet(settings, keys, seed=seed)
-    fleet._build({})
+    fleet.build({})
     try:
         levels = []
         for loop in fleet.loops:
@@ -100,7 +100,7 @@ async def maker_levels(settings: Any, keys: Any, seed: int) -> list[Level]:
                 ]
         return levels
     finally:
-        await asyncio.gather(*(ctx.client.aclose() for ctx in fleet.contexts))
+        await asyncio.gather(*(ctx.account.client.aclose() for ctx in fleet.contexts))
 
 
 def fleet_log_summary(log: Path) -> dict[str, Any]:

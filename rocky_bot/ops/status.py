@@ -96,19 +96,23 @@ def fleet_status(fleet: Fleet) -> dict[str, Any]:
                 "burn_per_day": None if burn is None else round(burn, 4),
                 "days_to_empty": _rounded(days_to_empty(wallet, burn), 2),
                 "fills": ctx.state.fills,
-                "streaming": ctx.streaming,
+                "streaming": ctx.account.positions.streamed,
+                "set_aside": fleet.set_aside.get(ctx.account_id),
                 "last_error": ctx.state.last_error,
             }
         )
     problems = []
     if not all(feed.is_live(s) for s in symbols):
         problems.append("feed not live: " + ", ".join(s for s in symbols if not feed.is_live(s)))
+    if fleet.set_aside:
+        problems.append("accounts set aside: " + ", ".join(sorted(fleet.set_aside)))
     open_breakers = [a["account"] for a in accounts if a["breaker"] == "open"]
     if open_breakers:
         problems.append("breakers open: " + ", ".join(open_breakers))
     if fleet.ready.is_set():  # before it, loops are built but not yet started
         running = _running_task_names()
-        dead = [loop.name for loop in fleet.loops if not loop_is_alive(loop, now, running)]
+        loops = [loop for unit in fleet.active_units() for loop in unit.loops]
+        dead = [loop.name for loop in loops if not loop_is_alive(loop, now, running)]
         if dead:
             problems.append("loops dead: " + ", ".join(dead))
     else:

@@ -4,6 +4,12 @@ Loops decide and quote; this keeps the account's picture true: leftover orders f
 run cancelled before anything is quoted, the exchange's open orders reconciled, the dead-man
 countdown re-armed well inside its window, the wallet read for the breaker, and user data stream
 events folded into AccountState so a fill wakes the loop that owns the order.
+
+Essential duties (set-up, the dead-man heartbeat, a reconcile someone asked for because an order's
+outcome is unknown, the only reconcile a streamless account has) always run. Optional ones (the
+periodic reconcile while the stream is connected, the wallet read) are skipped while the IP has
+used more than 80 % of its request weight this minute (`WeightGovernor.allow_optional`), and tried
+again shortly after, so a busy minute never tips the fleet into 429s.
 """
 
 from __future__ import annotations
@@ -16,14 +22,19 @@ from decimal import Decimal
 
 import structlog
 
+from rocky_bot.account import Account
 from rocky_bot.exchange.errors import ApiError, ExchangeError, MalformedReplyError
+from rocky_bot.exchange.governor import WeightGovernor
 from rocky_bot.exchange.models import AccountUpdate, Order, OrderUpdate
 from rocky_bot.exchange.user_stream import UserStream
 from rocky_bot.funnel import Role
 from rocky_bot.settings import Settings
-from rocky_bot.strategies.context import AccountContext
+from rocky_bot.waits import wait_event
 
 log = structlog.get_logger()
+
+#: An optional poll skipped for lack of weight is tried again after this long.
+OPTIONAL_RETRY_S = 5.0
 
 
 def order_from_update(u: OrderUpdate) -> Order:
@@ -36,52 +47,62 @@ def order_from_update(u: OrderUpdate) -> Order:
 
 class AccountUpkeep:
     def __init__(
-        self, ctx: AccountContext, settings: Settings, clock: Callable[[], float] = time.monotonic
+        self,
+        account: Account,
+        settings: Settings,
+        governor: WeightGovernor,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.ctx = ctx
+        self.account = account
         self.settings = settings
+        self._governor = governor
         self._clock = clock
         self.wallet_history: deque[tuple[float, Decimal]] = deque(maxlen=720)
         self._warned_wallet = False
-        self._wake = asyncio.Event()
+        self._reconcile_wanted = asyncio.Event()
         self._armed: tuple[str, ...] = ()  # symbols whose dead-man countdown we keep armed
         self.stream: UserStream | None = None
+        self.optional_skipped = 0
+
+    @property
+    def armed_symbols(self) -> tuple[str, ...]:
+        return self._armed
 
     # --- set-up -------------------------------------------------------------------------------
     async def setup(self) -> None:
         """Before any quote: clock, leverage, leftovers cancelled, positions and wallet read."""
-        ctx, client = self.ctx, self.ctx.client
+        client = self.account.client
         await client.sync_time()
-        for symbol in ctx.state.symbols:
+        for symbol in self.account.state.symbols:
             try:
                 await client.set_leverage(symbol, self.settings.leverage)
             except ApiError as exc:  # an exchange that refuses it is told once, not fatal
                 log.warning("leverage_not_set", symbol=symbol, code=exc.code, reason=exc.msg)
             await self.cancel_everything(symbol)
-        await ctx.refresh_positions()
+        await self.account.positions.refresh()
         await self.read_wallet()
         await self.arm_deadman()
 
     async def cancel_everything(self, symbol: str) -> int:
         """Cancel every open order of the account on `symbol` (ours or an earlier run's)."""
-        client = self.ctx.client
+        client, state = self.account.client, self.account.state
         leftovers = await client.open_orders(symbol)
         if leftovers:
             await client.cancel_all_orders(symbol)
             log.info("leftover_orders_cancelled", symbol=symbol, count=len(leftovers))
         for order in leftovers:
-            self.ctx.state.forget(order.client_order_id)
-        for tracked in self.ctx.state.live_orders(symbol):
-            self.ctx.state.forget(tracked.client_order_id)
+            state.forget(order.client_order_id)
+        for tracked in state.live_orders(symbol):
+            state.forget(tracked.client_order_id)
         return len(leftovers)
 
     # --- steady state -------------------------------------------------------------------------
-    def poke(self) -> None:
-        """Ask for a reconcile now (a fill suspected, the stream reconnected)."""
-        self._wake.set()
+    def request_reconcile(self) -> None:
+        """Reconcile now, not at the next period: an order's outcome is unknown."""
+        self._reconcile_wanted.set()
 
     async def run(self) -> None:
-        structlog.contextvars.bind_contextvars(account=self.ctx.account_id, role="upkeep")
+        structlog.contextvars.bind_contextvars(account=self.account.account_id, role="upkeep")
         s = self.settings
         now = self._clock()
         next_reconcile = now + s.reconcile_interval_s
@@ -93,80 +114,91 @@ class AccountUpkeep:
             due = min(
                 next_reconcile, next_wallet, next_deadman if self._wants_deadman() else next_wallet
             )
-            try:
-                await asyncio.wait_for(self._wake.wait(), min(5.0, max(0.01, due - now)))
-            except TimeoutError:
-                pass
+            await wait_event(self._reconcile_wanted, min(5.0, max(0.01, due - now)))
             now = self._clock()
-            self.ctx.streaming = self.stream is not None and self.stream.connected
+            streamed = self.stream is not None and self.stream.connected
+            self.account.positions.streamed = streamed
             try:
-                if self._wake.is_set() or now >= next_reconcile:
-                    self._wake.clear()
-                    interval = (
-                        s.reconcile_interval_s
-                        if self.ctx.streaming
-                        else min(s.reconcile_interval_s, s.ladder_interval_s)
-                    )
-                    next_reconcile = now + interval
-                    await self.reconcile()
+                wanted = self._reconcile_wanted.is_set()
+                if wanted or now >= next_reconcile:
+                    # Streamless, the reconcile is the only news of fills: never optional.
+                    if wanted or not streamed or self._may_poll("reconcile"):
+                        self._reconcile_wanted.clear()
+                        interval = s.reconcile_interval_s
+                        if not streamed:
+                            interval = min(interval, s.ladder_interval_s)
+                        next_reconcile = now + interval
+                        await self.reconcile()
+                    else:
+                        next_reconcile = now + OPTIONAL_RETRY_S
                 if self._wants_deadman() and now >= next_deadman:
                     next_deadman = now + s.deadman_heartbeat_s
                     await self.arm_deadman()
                 if now >= next_wallet:
-                    next_wallet = now + s.balance_interval_s
-                    await self.read_wallet()
+                    if self._may_poll("wallet"):
+                        next_wallet = now + s.balance_interval_s
+                        await self.read_wallet()
+                    else:
+                        next_wallet = now + OPTIONAL_RETRY_S
             except ExchangeError as exc:
                 # A malformed reply is reported by the client, once per kind per minute.
                 if not isinstance(exc, MalformedReplyError):
                     log.warning("upkeep_failed", error=str(exc), kind=type(exc).__name__)
-                self.ctx.record_error(exc)
+                self.account.state.note_error(exc)
+                self.account.breaker.record_error(exc)
+
+    def _may_poll(self, what: str) -> bool:
+        if self._governor.allow_optional():
+            return True
+        self.optional_skipped += 1
+        log.debug("optional_poll_skipped", poll=what, used_weight=self._governor.used_weight)
+        return False
 
     async def reconcile(self, *, positions: bool = False) -> None:
         """Open orders from the exchange; positions too when asked, streamless, or a fill is
         suspected (an order vanished)."""
-        state = self.ctx.state
+        state = self.account.state
         vanished: list[str] = []
         for symbol in state.symbols:
             mark = state.snapshot_mark()
-            orders = await self.ctx.client.open_orders(symbol)
+            orders = await self.account.client.open_orders(symbol)
             vanished += state.replace_open_orders(symbol, orders, mark)
-        if positions or vanished or not self.ctx.streaming:
-            await self.ctx.refresh_positions()
+        if positions or vanished or not self.account.positions.streamed:
+            await self.account.positions.refresh()
 
     def _wants_deadman(self) -> bool:
         """Whether this account can leave orders resting: makers always, takers only when they
         send GTC (IOC off by setting, or learnt missing at run time)."""
-        if (
-            self.settings.deadman_countdown_s <= 0
-            or self.ctx.client.capabilities.countdown is False
-        ):
+        capabilities = self.account.client.capabilities
+        if self.settings.deadman_countdown_s <= 0 or capabilities.countdown is False:
             return False
-        if self.ctx.spec.role is not Role.TAKER:
+        if self.account.spec.role is not Role.TAKER:
             return True
-        return not self.settings.taker_ioc or self.ctx.client.capabilities.ioc is False
+        return not self.settings.taker_ioc or capabilities.ioc is False
 
     async def arm_deadman(self) -> None:
         """(Re-)arm countdownCancelAll on every symbol: if we die, the exchange empties the book."""
         if not self._wants_deadman():
             return
+        client = self.account.client
         countdown_ms = int(self.settings.deadman_countdown_s * 1000)
-        for symbol in self.ctx.state.symbols:
+        for symbol in self.account.state.symbols:
             try:
-                await self.ctx.client.countdown_cancel_all(symbol, countdown_ms)
+                await client.countdown_cancel_all(symbol, countdown_ms)
             except ApiError as exc:
-                if self.ctx.client.capabilities.countdown is False:
+                if client.capabilities.countdown is False:
                     log.warning("deadman_unavailable", code=exc.code, reason=exc.msg)
                     return
                 raise
-        self._armed = self.ctx.state.symbols
+        self._armed = self.account.state.symbols
 
     async def disarm_deadman(self) -> None:
         for symbol in self._armed:
-            await self.ctx.client.countdown_cancel_all(symbol, 0)
+            await self.account.client.countdown_cancel_all(symbol, 0)
         self._armed = ()
 
     async def read_wallet(self) -> None:
-        balances = await self.ctx.client.balance()
+        balances = await self.account.client.balance()
         if not balances:
             return
         preferred = ("USDT", "USDC")
@@ -174,9 +206,8 @@ class AccountUpkeep:
         self.note_wallet(balance.wallet, balance.available)
 
     def note_wallet(self, wallet: Decimal, available: Decimal | None = None) -> None:
-        ctx = self.ctx
-        ctx.state.set_wallet(wallet, available)
-        ctx._report(ctx.breaker.update_wallet(wallet))
+        self.account.state.set_wallet(wallet, available)
+        self.account.breaker.update_wallet(wallet)
         self.wallet_history.append((self._clock(), wallet))
         floor = Decimal(str(self.settings.wallet_seed_usd * self.settings.wallet_warn_share))
         if wallet < floor and not self._warned_wallet:
@@ -201,7 +232,7 @@ class AccountUpkeep:
 
     # --- user data stream ---------------------------------------------------------------------
     def on_stream_event(self, event: object) -> None:
-        state = self.ctx.state
+        state = self.account.state
         if isinstance(event, OrderUpdate):
             if event.last_fill_qty > 0:
                 state.apply_fill(event.symbol, event.side, event.last_fill_qty, event.event_time_ms)
@@ -216,5 +247,5 @@ class AccountUpkeep:
                     self.note_wallet(balance.wallet)
 
     async def on_stream_connected(self) -> None:
-        self.ctx.streaming = True
+        self.account.positions.streamed = True
         await self.reconcile(positions=True)  # a full re-snapshot after every (re)connect

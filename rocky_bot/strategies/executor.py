@@ -1,7 +1,9 @@
 """Turns an account's intents into signed requests and records the outcome in AccountState.
 
 One executor per account. It owns the client order ids (a per-process prefix, so a retried
-request reuses its id and never doubles an order) and the per-account order-rate guard.
+request reuses its id and never doubles an order), the per-account order-rate guard, and the
+fleet's order gate: once the fleet begins to stop, no new order or modify leaves this process,
+whatever a loop that has not noticed the stop yet decides (cancels still go out).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Callable
 
 import structlog
 
-from rocky_bot.account import AccountState
+from rocky_bot.account import AccountBreaker, AccountState
 from rocky_bot.exchange.client import ExchangeClient
 from rocky_bot.exchange.errors import RejectedError, UnknownStatusError
 from rocky_bot.exchange.models import Order
@@ -58,27 +60,47 @@ class OrderRateGuard:
         return True
 
 
+class OrderGate:
+    """Open while the fleet trades; closed (for good) the moment it begins to stop.
+
+    Shared by every executor of the fleet. Closing it is synchronous, so the stop can close it
+    before it logs `fleet_stopping`: no order request starts after that line.
+    """
+
+    __slots__ = ("held_back", "is_open")
+
+    def __init__(self) -> None:
+        self.is_open = True
+        self.held_back = 0  # order actions refused because the fleet was stopping
+
+    def close(self) -> None:
+        self.is_open = False
+
+
 class Executor:
     def __init__(
         self,
         client: ExchangeClient,
         state: AccountState,
+        breaker: AccountBreaker,
         ids: ClientIds,
         guard: OrderRateGuard,
         metrics: Metrics,
         role: str,
-        on_margin_reject: Callable[[], None],
-        on_success: Callable[[], None] | None = None,
+        *,
+        gate: OrderGate | None = None,
+        on_unknown_outcome: Callable[[], None] = lambda: None,
     ) -> None:
         self.client = client
         self.state = state
+        self._breaker = breaker
         self._ids = ids
         self._guard = guard
         self._metrics = metrics
         self._labels = {"account": state.account_id, "role": role}
-        self._on_margin_reject = on_margin_reject
-        #: An order request the exchange accepted: what closes a half-open breaker.
-        self._on_success = on_success or (lambda: None)
+        self._gate = gate or OrderGate()
+        #: An order request ended without an answer: the account's picture needs a reconcile.
+        self._on_unknown_outcome = on_unknown_outcome
         #: True while the order-rate guard is holding intents back (logged once per episode).
         self.throttled = False
 
@@ -88,6 +110,8 @@ class Executor:
         for intent in intents:
             if isinstance(intent, Cancel):
                 await self.cancel(intent.symbol, intent.client_order_id, intent.reason)
+            elif not self._gate.is_open:
+                self._gate.held_back += 1
             elif isinstance(intent, Modify):
                 await self._modify(intent)
             elif self._guard.allow():
@@ -101,7 +125,7 @@ class Executor:
 
     async def cancel(self, symbol: str, client_order_id: str, reason: str) -> None:
         order = await self.client.cancel_order(symbol, client_order_id=client_order_id)
-        self._on_success()
+        self._breaker.record_success()
         tracked = self.state.orders.get(client_order_id)
         if order is not None:
             self.state.apply_order(order, from_ack=True)
@@ -116,6 +140,8 @@ class Executor:
 
     async def _place(self, place: Place) -> Order | None:
         cid = self._ids.next(place.symbol, place.side.value[0])
+        # In flight until answered: the cap gate counts it, so a concurrent decision cannot
+        # place past the cap while this request is on the wire.
         self.state.begin_place(cid, place)
         try:
             order = await self.client.place_order(
@@ -124,7 +150,9 @@ class Executor:
                 reduce_only=place.reduce_only,
             )  # fmt: skip
         except UnknownStatusError:
+            # It may rest on the book: tracked as live until a reconcile says otherwise.
             self.state.end_place(cid, None, unknown=True)
+            self._on_unknown_outcome()
             raise
         except RejectedError as exc:
             self.state.end_place(cid, None)
@@ -136,12 +164,12 @@ class Executor:
             self.state.end_place(cid, None)
             raise
         self.state.end_place(cid, order)
-        self._on_success()
+        self._breaker.record_success()
         self._metrics.orders_placed.labels(**self._labels).inc()
         log.info(
             "order_placed", symbol=place.symbol, side=place.side.value, price=str(place.price),
             qty=str(place.qty), order_id=order.order_id, client_order_id=cid,
-            status=order.status.value, tif=place.time_in_force,
+            status=order.status.value, tif=place.time_in_force.value,
         )  # fmt: skip
         return order
 
@@ -168,7 +196,7 @@ class Executor:
             await self.cancel(modify.symbol, modify.client_order_id, "modify_rejected")
             return
         self.state.apply_order(order, from_ack=True)
-        self._on_success()
+        self._breaker.record_success()
         self._metrics.orders_modified.labels(**self._labels).inc()
         log.debug(  # a routine requote, ~20/s across the fleet: too chatty for journald at info
             "order_modified", symbol=modify.symbol, side=modify.side.value,
@@ -179,10 +207,10 @@ class Executor:
     def _reject(self, place: Place, exc: RejectedError) -> None:
         reason = f"code_{exc.code}"
         self._metrics.orders_rejected.labels(**self._labels, reason=reason).inc()
-        self.state.last_error = f"[{exc.code}] {exc.msg}"
+        self.state.note_error(f"[{exc.code}] {exc.msg}")
         log.warning(
             "order_rejected", symbol=place.symbol, side=place.side.value, price=str(place.price),
             qty=str(place.qty), code=exc.code, reason=exc.msg,
         )  # fmt: skip
         if exc.is_margin:
-            self._on_margin_reject()
+            self._breaker.record_margin_reject()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from rocky_bot.exchange.models import Side
+from rocky_bot.exchange.models import Side, TimeInForce
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,7 +14,7 @@ class Place:
     side: Side
     price: Decimal
     qty: Decimal
-    time_in_force: str = "GTC"
+    time_in_force: TimeInForce = TimeInForce.GTC
     reduce_only: bool = False
     #: client id of a live order this one replaces: cancel it once this one is accepted
     #: (make-before-break, so the level never leaves the book).

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import structlog
 
 from rocky_bot.exchange.errors import ExchangeError, MalformedReplyError
+from rocky_bot.exchange.models import Side
+from rocky_bot.waits import wait_event
 
 log = structlog.get_logger()
 
@@ -102,15 +104,14 @@ class StrategyLoop(ABC):
                 await asyncio.sleep(gap)
 
     async def _wait(self, delay: float) -> None:
-        if self._wake.is_set():
-            return
-        try:
-            await asyncio.wait_for(self._wake.wait(), delay)
-        except TimeoutError:
-            pass
+        """Sleep until woken or `delay` passes; a cancellation always gets through (waits.py:
+        with `wait_for`, a burst of band wake-ups kept a stopping fleet's loops quoting)."""
+        await wait_event(self._wake, delay)
 
     @abstractmethod
     async def iterate(self) -> None: ...
 
-    async def pull(self, reason: str) -> None:  # noqa: B027 - optional hook
-        """Remove this loop's orders (breaker open, feed stale, stopping). Default: nothing."""
+    def owns(self, side: Side | None) -> bool:
+        """Whether news of this account's order on `side` (a fill, a vanished order; None: any
+        side) should wake this loop. Default: no, the loop keeps its own cadence."""
+        return False

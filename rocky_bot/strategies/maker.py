@@ -33,7 +33,7 @@ class MakerLoop(StrategyLoop):
         timing: LoopTiming,
         drift_bps: Decimal,
     ) -> None:
-        super().__init__(ctx.account_id, symbol, timing, ctx.record_error, ctx.rng)
+        super().__init__(ctx.account_id, symbol, timing, ctx.record_failure, ctx.rng)
         self.ctx = ctx
         self.role = ctx.spec.role.value
         self.sides = ctx.spec.sides()
@@ -49,7 +49,7 @@ class MakerLoop(StrategyLoop):
     async def iterate(self) -> None:
         ctx = self.ctx
         feed = ctx.feed
-        if not ctx.trading_allowed():
+        if not ctx.breaker.allows_trading():
             await self.pull("breaker_open")
             return
         if not feed.is_live(self.symbol):
@@ -59,7 +59,7 @@ class MakerLoop(StrategyLoop):
         if mid is None:
             return
         self._warn_if_cap_below_order(mid)
-        await ctx.ensure_fresh_position(self.symbol)
+        await ctx.account.positions.ensure_fresh(self.symbol)
         inputs = {side: self._inputs(side, mid) for side in self.all_sides}
         if self.ctx.spec.role is Role.ANCHOR:
             intents = decide_anchor(inputs[Side.BUY], inputs[Side.SELL])

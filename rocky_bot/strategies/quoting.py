@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from rocky_bot.exchange.models import Side, SymbolRules
+from rocky_bot.exchange.models import Side, SymbolRules, TimeInForce
 from rocky_bot.strategies.intents import Cancel, Exposure, Intent, LiveQuote, Modify, Place
 
 BPS = Decimal("0.0001")
@@ -210,7 +210,8 @@ def decide_taker(t: TakerInputs) -> list[Intent]:
     price = t.rules.round_price(t.mid * (1 + side.sign * t.cross_bps * BPS), side.opposite)
     if t.rules.check(price, qty) is not None or qty <= 0:
         return intents
-    intents.append(Place(t.symbol, side, price, qty, time_in_force="IOC" if t.ioc else "GTC"))
+    tif = TimeInForce.IOC if t.ioc else TimeInForce.GTC
+    intents.append(Place(t.symbol, side, price, qty, time_in_force=tif))
     return intents
 
 

@@ -13,7 +13,7 @@ class TakerLoop(StrategyLoop):
     role = "taker"
 
     def __init__(self, ctx: AccountContext, symbol: str, timing: LoopTiming, ioc: bool) -> None:
-        super().__init__(ctx.account_id, symbol, timing, ctx.record_error, ctx.rng)
+        super().__init__(ctx.account_id, symbol, timing, ctx.record_failure, ctx.rng)
         self.ctx = ctx
         self.ioc = ioc
         self.qty = ctx.qty(symbol)
@@ -21,12 +21,12 @@ class TakerLoop(StrategyLoop):
 
     async def iterate(self) -> None:
         ctx = self.ctx
-        if not ctx.trading_allowed() or not ctx.feed.is_live(self.symbol):
+        if not ctx.breaker.allows_trading() or not ctx.feed.is_live(self.symbol):
             return  # takers skip; they keep nothing resting to pull
         mid = ctx.feed.mid(self.symbol)
         if mid is None:
             return
-        await ctx.ensure_fresh_position(self.symbol)
+        await ctx.account.positions.ensure_fresh(self.symbol)
         leftovers = [
             *ctx.state.live_quotes(self.symbol, Side.BUY),
             *ctx.state.live_quotes(self.symbol, Side.SELL),
@@ -42,7 +42,7 @@ class TakerLoop(StrategyLoop):
                 exposure=ctx.state.exposure(self.symbol),
                 coin=self._coin(),
                 leftovers=leftovers,
-                ioc=self.ioc and ctx.client.capabilities.ioc is not False,
+                ioc=self.ioc and ctx.account.client.capabilities.ioc is not False,
             )
         )
         await ctx.executor.execute(intents)
@@ -53,11 +53,3 @@ class TakerLoop(StrategyLoop):
         fair = self._rng.choice((Side.BUY, Side.SELL))
         lean = self.ctx.lean(self.symbol) if self.ctx.lean else 0.0
         return taker_side(fair, lean, self._rng.random())
-
-    async def pull(self, reason: str) -> None:
-        for side in (Side.BUY, Side.SELL):
-            for quote in self.ctx.state.live_quotes(self.symbol, side):
-                await self.ctx.executor.cancel(self.symbol, quote.client_order_id, reason)
-
-    def owns(self, side: Side | None) -> bool:
-        return False  # takers keep their own cadence: their fills must not re-trigger them

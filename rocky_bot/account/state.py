@@ -156,6 +156,10 @@ class AccountState:
             [] if event_time_ms is None else [(t, d) for t, d in pending if t > event_time_ms]
         )
 
+    def note_error(self, what: object) -> None:
+        """The last error this account met, for /status (bounded: it is shown, not stored)."""
+        self.last_error = str(what)[:200]
+
     def set_wallet(self, wallet: Decimal, available: Decimal | None = None) -> None:
         self.wallet = wallet
         self.available = available

@@ -1,0 +1,165 @@
+"""One account's parts, from its keys: client, state, breaker, executor, upkeep and loops.
+
+Built in dependency order, each part handed what it needs and nothing else: the breaker before
+the executor that reports to it, the upkeep before the executor that asks it for a reconcile,
+the context (what the loops share) last. Nothing here performs I/O; the fleet starts it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from rocky_bot.account import Account, AccountBreaker, AccountState, PositionRefresher
+from rocky_bot.exchange.capabilities import Capabilities, ReplyProblems
+from rocky_bot.exchange.client import ExchangeClient, RequestRecord
+from rocky_bot.exchange.governor import WeightGovernor
+from rocky_bot.exchange.models import Side, SymbolRules
+from rocky_bot.exchange.paths import ApiPaths
+from rocky_bot.feed.binance import BinanceFeed
+from rocky_bot.funnel import Role
+from rocky_bot.keys import AccountKeys
+from rocky_bot.ops.metrics import Metrics
+from rocky_bot.ops.upkeep import AccountUpkeep
+from rocky_bot.risk import BreakerConfig, CircuitBreaker, Transition
+from rocky_bot.settings import Settings
+from rocky_bot.strategies.context import AccountContext
+from rocky_bot.strategies.executor import ClientIds, Executor, OrderGate, OrderRateGuard
+from rocky_bot.strategies.loop import LoopTiming, StrategyLoop
+from rocky_bot.strategies.maker import MakerLoop
+from rocky_bot.strategies.taker import TakerLoop
+
+
+@dataclass(frozen=True, eq=False)
+class FleetParts:
+    """What every account of the fleet shares: one exchange, one IP, one feed, one stop."""
+
+    settings: Settings
+    base_url: str
+    governor: WeightGovernor
+    capabilities: Capabilities
+    reply_problems: ReplyProblems
+    metrics: Metrics
+    feed: BinanceFeed
+    gate: OrderGate
+    prefix: str
+    seed: int | None = None
+    transport_factory: Callable[[], object] | None = None
+
+    def rng(self, name: str) -> random.Random:
+        """A per-name generator: seeded runs (tests, the bench) draw the same jitter each time."""
+        if self.seed is None:
+            return random.Random()
+        digest = hashlib.sha256(f"{self.seed}:{name}".encode()).digest()
+        return random.Random(int.from_bytes(digest[:8], "big"))
+
+    def client(self, account: AccountKeys) -> ExchangeClient:
+        s = self.settings
+        paths = ApiPaths(balance=s.balance_path, position_risk=s.position_risk_path)
+        return ExchangeClient(
+            self.base_url, account.key, account.secret, account=account.account_id,
+            governor=self.governor, paths=paths, recv_window_ms=s.recv_window_ms,
+            timeout_s=s.request_timeout_s, on_request=self._on_request,
+            reply_problems=self.reply_problems, capabilities=self.capabilities,
+            transport=self.transport_factory() if self.transport_factory else None,
+        )  # fmt: skip
+
+    def _on_request(self, record: RequestRecord) -> None:
+        self.metrics.record_request(record, self.governor.used_weight)
+
+
+@dataclass(frozen=True, eq=False)
+class AccountUnit:
+    """One account as the fleet runs it."""
+
+    ctx: AccountContext
+    upkeep: AccountUpkeep
+    loops: tuple[StrategyLoop, ...]
+
+    @property
+    def account_id(self) -> str:
+        return self.ctx.account_id
+
+
+def build_account(
+    parts: FleetParts,
+    index: int,
+    keys: AccountKeys,
+    rules: dict[str, SymbolRules],
+    *,
+    on_breaker: Callable[[str, Transition], None],
+    lean: Callable[[str], float] | None,
+) -> AccountUnit:
+    s = parts.settings
+    spec = keys.spec
+    client = parts.client(keys)
+    state = AccountState(spec.account_id, s.symbols)
+    breaker = AccountBreaker(
+        spec.account_id, CircuitBreaker(breaker_config(s), time.monotonic), on_breaker
+    )
+    positions = PositionRefresher(client, state, s.position_max_age_s)
+    account = Account(spec, client, state, breaker, positions)
+    upkeep = AccountUpkeep(account, s, parts.governor)
+    executor = Executor(
+        client, state, breaker, ClientIds(parts.prefix, index, s.symbols),
+        OrderRateGuard(s.max_orders_per_10s, time.monotonic), parts.metrics, spec.role.value,
+        gate=parts.gate, on_unknown_outcome=upkeep.request_reconcile,
+    )  # fmt: skip
+    rng = parts.rng(spec.account_id)
+    ctx = AccountContext(
+        account=account, executor=executor, feed=parts.feed, rules=rules,
+        cap=Decimal(str(s.cap_for(spec.layer))), rng=rng, use_modify=s.use_modify,
+        lean=lean if spec.role is Role.TAKER and s.taker_lean else None,
+    )  # fmt: skip
+    loops = tuple(make_loop(s, ctx, symbol, rng) for symbol in s.symbols)
+    state.on_change(waker(loops))
+    return AccountUnit(ctx, upkeep, loops)
+
+
+def breaker_config(s: Settings) -> BreakerConfig:
+    return BreakerConfig(
+        s.breaker_max_errors, s.breaker_error_window_s, s.breaker_max_margin_rejects,
+        s.breaker_error_window_s, s.breaker_max_drawdown, s.breaker_cooldown_s,
+        s.breaker_max_cooldown_s,
+    )  # fmt: skip
+
+
+def make_loop(s: Settings, ctx: AccountContext, symbol: str, rng: random.Random) -> StrategyLoop:
+    role = ctx.spec.role
+    if role is Role.TAKER:
+        timing = LoopTiming(s.taker_interval_s, s.taker_jitter_s, s.min_sleep_s, 0, s.stagger)
+        return TakerLoop(ctx, symbol, timing, ioc=s.taker_ioc)
+    if role is Role.ANCHOR:
+        interval, jitter, drift = s.anchor_interval_s, s.anchor_jitter_s, s.anchor_drift_bps
+    else:
+        interval, jitter, drift = s.ladder_interval_s, s.ladder_jitter_s, s.ladder_drift_bps
+    # Each account's drift threshold is jittered so a mid move does not requote every maker in
+    # the same millisecond (DESIGN.md §3.2: spread the herd, don't race it).
+    drift *= 1 + rng.uniform(-s.drift_jitter, s.drift_jitter)
+    timing = LoopTiming(interval, jitter, s.min_sleep_s, s.min_requote_interval_s, s.stagger)
+    return MakerLoop(ctx, symbol, timing, Decimal(str(round(drift, 4))))
+
+
+def waker(loops: tuple[StrategyLoop, ...]) -> Callable[[str, Side | None], None]:
+    """An AccountState listener: a fill or a vanished order wakes the loop that owns it."""
+
+    def wake(symbol: str, side: Side | None) -> None:
+        for loop in loops:
+            if loop.symbol == symbol and loop.owns(side):
+                loop.wake()
+
+    return wake
+
+
+def anchor_lean(contexts: list[AccountContext], feed: BinanceFeed, symbol: str) -> float:
+    """The anchors' inventory on `symbol` as a share of their cap, in [-1, 1] (long > 0)."""
+    mid = feed.mid(symbol)
+    anchors = [c for c in contexts if c.spec.role is Role.ANCHOR]
+    if mid is None or not anchors:
+        return 0.0
+    share = sum(float(c.state.position(symbol) * mid / c.cap) for c in anchors) / len(anchors)
+    return max(-1.0, min(1.0, share))

@@ -1,0 +1,290 @@
+"""`Fleet`: build every account around one feed, run them until told to stop, stop cleanly.
+
+Start: the feed first, exchangeInfo, every account set up (clock, leverage, leftovers cancelled,
+positions, wallet, dead-man armed), then the loops; READY once every symbol has a live mid.
+An account whose credentials the exchange refuses is set aside with one error naming it (the
+rest of the fleet runs, /status shows it); any other set-up failure is retried with jittered
+backoff, each account on its own schedule.
+
+Stop (`stop_timeout_s` + ~1.5 s at most, whatever the tasks do): the order gate closes (no order
+request starts after `fleet_stopping`), loops and duties are cancelled within a second, the feed
+is closed, every account's orders are cancelled and verified (fleet/stop.py), clients closed.
+Orders left behind keep their dead-man armed, are listed in one `orders_left` event and make
+`exit_code` non-zero.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import structlog
+
+from rocky_bot.backoff import jittered_backoff
+from rocky_bot.exchange.capabilities import Capabilities, ReplyProblems
+from rocky_bot.exchange.errors import ExchangeError, FatalError
+from rocky_bot.exchange.governor import WeightGovernor
+from rocky_bot.exchange.models import SymbolRules
+from rocky_bot.exchange.user_stream import UserStream
+from rocky_bot.feed.binance import BinanceFeed, FeedSettings
+from rocky_bot.fleet.build import AccountUnit, FleetParts, anchor_lean, build_account
+from rocky_bot.fleet.stop import cancel_every_order
+from rocky_bot.fleet.supervisor import Supervisor
+from rocky_bot.keys import KeysFile
+from rocky_bot.ops.metrics import Metrics
+from rocky_bot.ops.upkeep import AccountUpkeep
+from rocky_bot.risk import Transition
+from rocky_bot.settings import Settings
+from rocky_bot.strategies.context import AccountContext
+from rocky_bot.strategies.executor import OrderGate, process_prefix
+from rocky_bot.strategies.loop import StrategyLoop
+from rocky_bot.strategies.taker import TakerLoop
+from rocky_bot.strategies.tape_keeper import TapeKeeper
+from rocky_bot.waits import wait_event
+
+log = structlog.get_logger()
+
+#: The feed knocks at least this often while its host is down: quoting must resume within
+#: seconds of the feed's return, not after a 30 s backoff ceiling. One websocket attempt every
+#: 1.5–3 s is far inside Binance's 300 connections per 5 min per IP.
+FEED_RECONNECT_MAX_S = 3.0
+#: How long the stop waits for cancelled loops and duties before it goes on without them.
+TASKS_STOP_S = 1.0
+#: Closing clients and streams after the orders are handled.
+CLOSE_S = 1.0
+#: Exit status when the stop left orders behind (systemd logs it as a failed stop).
+EXIT_ORDERS_LEFT = 1
+
+
+class Fleet:
+    def __init__(
+        self,
+        settings: Settings,
+        keys: KeysFile,
+        *,
+        seed: int | None = None,
+        transport_factory: Callable[[], object] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.keys = keys
+        self.metrics = Metrics()
+        self.governor = WeightGovernor(limit_per_min=settings.weight_limit_per_min)
+        self.reply_problems = ReplyProblems()  # malformed replies: counted, logged once a minute
+        self.capabilities = Capabilities()  # one exchange: learnt (and logged) once for all
+        self.feed = BinanceFeed(
+            FeedSettings(
+                url=settings.feed_url, streams=settings.feed_streams(),
+                stale_after_s=settings.feed_stale_s, max_jump_pct=settings.feed_max_jump_pct,
+                shock_pct=settings.feed_shock_pct, shock_window_s=settings.feed_shock_window_s,
+                shock_pause_s=settings.feed_shock_pause_s, backoff_max_s=FEED_RECONNECT_MAX_S,
+            )
+        )  # fmt: skip
+        self.gate = OrderGate()
+        self.parts = FleetParts(
+            settings, keys.base_url, self.governor, self.capabilities, self.reply_problems,
+            self.metrics, self.feed, self.gate, process_prefix(), seed, transport_factory,
+        )  # fmt: skip
+        self.units: list[AccountUnit] = []
+        #: Accounts refused at set-up (wrong credentials): account id → why. They never quote.
+        self.set_aside: dict[str, str] = {}
+        self.supervisor = Supervisor()
+        self.ready = asyncio.Event()
+        self.started_at = time.monotonic()
+        self.status_url: str | None = None
+        self.tape_keeper: TapeKeeper | None = None
+        self.exit_code = 0
+
+    # --- what the fleet is made of ------------------------------------------------------------
+    @property
+    def contexts(self) -> list[AccountContext]:
+        return [unit.ctx for unit in self.units]
+
+    @property
+    def upkeeps(self) -> dict[str, AccountUpkeep]:
+        return {unit.account_id: unit.upkeep for unit in self.units}
+
+    @property
+    def loops(self) -> list[StrategyLoop]:
+        return [loop for unit in self.units for loop in unit.loops]
+
+    @property
+    def restarts(self) -> int:
+        return self.supervisor.restarts
+
+    def spawn(self, name: str, factory, *, restart: bool = True) -> asyncio.Task[None]:
+        return self.supervisor.spawn(name, factory, restart=restart)
+
+    def build(self, rules: dict[str, SymbolRules]) -> None:
+        """Every account's parts (no I/O): what `run` starts, and what the bench inspects."""
+        for index, account in enumerate(self.keys.accounts):
+            unit = build_account(
+                self.parts,
+                index,
+                account,
+                rules,
+                on_breaker=self._on_breaker,
+                lean=self._anchor_lean,
+            )
+            for loop in unit.loops:
+                loop.on_iteration = self._observe_iteration
+            self.units.append(unit)
+
+    def _anchor_lean(self, symbol: str) -> float:
+        return anchor_lean(self.contexts, self.feed, symbol)
+
+    def _observe_iteration(self, loop: StrategyLoop) -> None:
+        self.metrics.observe_iteration(loop.role, loop.last_iteration_s)
+
+    def _on_breaker(self, account_id: str, transition: Transition) -> None:
+        self.metrics.breaker_open.labels(account_id).set(1 if transition.new.value == "open" else 0)
+        for loop in self.loops:  # an open breaker pulls quotes at once; half-open requotes
+            if loop.account_id == account_id:
+                loop.wake()
+
+    def _on_feed_state(self, symbol: str) -> None:
+        for loop in self.loops:
+            if loop.symbol == symbol:
+                loop.wake()
+
+    # --- running ------------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event, on_ready: Callable[[], None] | None = None) -> None:
+        """Run until `stop` is set, then shut down cleanly (see the module doc)."""
+        feed_task = self.spawn("feed", self.feed.run)
+        started = False
+        try:
+            rules = await self._load_rules(stop)
+            if rules is None:
+                return
+            self.build(rules)
+            self.feed.on_state_change(self._on_feed_state)
+            await self._setup_accounts(stop)
+            if stop.is_set():
+                return
+            self._start_tasks()
+            started = True
+            # READY means a fresh mid (sd_notify): wait for it as long as it takes.
+            while not await self.feed.wait_live(self.settings.symbols, timeout=1.0):
+                if stop.is_set():
+                    return
+            self.ready.set()
+            log.info(
+                "fleet_ready", accounts=len(self.units) - len(self.set_aside),
+                set_aside=sorted(self.set_aside), loops=len(self.loops),
+            )  # fmt: skip
+            if on_ready:
+                on_ready()
+            await stop.wait()
+        finally:
+            await self.shutdown(feed_task, cancel_orders=started)
+
+    async def _load_rules(self, stop: asyncio.Event) -> dict[str, SymbolRules] | None:
+        probe = self.parts.client(self.keys.accounts[0])
+        delays = jittered_backoff(initial_s=0.5, max_s=30.0, rng=self.parts.rng("exchange_info"))
+        try:
+            while not stop.is_set():
+                try:
+                    rules = await probe.exchange_info()
+                    missing = [s for s in self.settings.symbols if s not in rules]
+                    if missing:
+                        raise ExchangeError(f"exchange does not list symbols {missing}")
+                    return rules
+                except ExchangeError as exc:
+                    delay = next(delays)
+                    log.warning("exchange_info_failed", error=str(exc), retry_in_s=round(delay, 3))
+                    await wait_event(stop, delay)
+            return None
+        finally:
+            await probe.aclose()
+
+    async def _setup_accounts(self, stop: asyncio.Event) -> None:
+        async def setup(unit: AccountUnit) -> None:
+            # its own task (gather): the binding names the account in set-up's log lines
+            structlog.contextvars.bind_contextvars(account=unit.account_id, role="upkeep")
+            delays = jittered_backoff(
+                initial_s=0.5, max_s=30.0, rng=self.parts.rng(unit.account_id)
+            )
+            while not stop.is_set():
+                try:
+                    await unit.upkeep.setup()
+                    return
+                except FatalError as exc:  # credentials refused: no retry will help
+                    self.set_aside[unit.account_id] = str(exc)
+                    log.error(
+                        "account_set_aside", account=unit.account_id, error=str(exc),
+                        hint="check this account's key and secret in the keys file",
+                    )  # fmt: skip
+                    return
+                except ExchangeError as exc:
+                    delay = next(delays)
+                    log.warning(
+                        "account_setup_failed", account=unit.account_id, error=str(exc),
+                        retry_in_s=round(delay, 3),
+                    )  # fmt: skip
+                    await wait_event(stop, delay)
+
+        await asyncio.gather(*(setup(unit) for unit in self.units))
+
+    def active_units(self) -> list[AccountUnit]:
+        return [u for u in self.units if u.account_id not in self.set_aside]
+
+    def _start_tasks(self) -> None:
+        for unit in self.active_units():
+            upkeep, account_id = unit.upkeep, unit.account_id
+            self.spawn(f"upkeep[{account_id}]", upkeep.run)
+            if self.settings.user_stream:
+                upkeep.stream = UserStream(
+                    unit.ctx.account.client, self._stream_url(), upkeep.on_stream_event,
+                    upkeep.on_stream_connected,
+                )  # fmt: skip
+                with structlog.contextvars.bound_contextvars(account=account_id):
+                    # the task copies this context: its log lines name the account
+                    self.spawn(f"user_stream[{account_id}]", upkeep.stream.run, restart=False)
+            for loop in unit.loops:
+                self.spawn(loop.name, loop.run)
+        takers = [
+            loop for u in self.active_units() for loop in u.loops if isinstance(loop, TakerLoop)
+        ]
+        self.tape_keeper = TapeKeeper(takers, self.settings.tape_max_gap_s, self.parts.rng("tape"))
+        self.spawn("tape_keeper", self.tape_keeper.run, restart=False)
+
+    def _stream_url(self) -> str:
+        if self.settings.user_stream_url:
+            return self.settings.user_stream_url.rstrip("/")
+        base = self.keys.base_url
+        return "ws" + base[4:] if base.startswith("http") else base
+
+    # --- stopping -----------------------------------------------------------------------------
+    async def shutdown(
+        self, feed_task: asyncio.Task[None] | None = None, *, cancel_orders: bool = True
+    ) -> None:
+        began = time.monotonic()
+        self.gate.close()  # before the log line: no order request starts after it
+        log.info("fleet_stopping")
+        others = [t for t in self.supervisor.tasks if t is not feed_task]
+        await self.supervisor.cancel(others, TASKS_STOP_S)
+        # The feed is of no use once the loops are gone; closing it first frees the event loop
+        # (a busy feed can carry hundreds of ticks a second) for the cancels that follow.
+        await self.feed.close()
+        if feed_task is not None:
+            await self.supervisor.cancel([feed_task], TASKS_STOP_S)
+        if cancel_orders:
+            budget = self.settings.stop_timeout_s - (time.monotonic() - began)
+            left = await cancel_every_order([u.upkeep for u in self.active_units()], budget)
+            if left:
+                self.exit_code = EXIT_ORDERS_LEFT
+                log.error(
+                    "orders_left", accounts=[item.as_log() for item in left],
+                    hint="their dead-man switches stay armed; check with: rocky-bot reset",
+                )  # fmt: skip
+        await self._close()
+        log.info("fleet_stopped", stop_s=round(time.monotonic() - began, 3))
+
+    async def _close(self) -> None:
+        closing = [unit.upkeep.stream.close() for unit in self.units if unit.upkeep.stream]
+        closing += [unit.ctx.account.client.aclose() for unit in self.units]
+        if closing:
+            tasks = [asyncio.ensure_future(c) for c in closing]
+            _, pending = await asyncio.wait(tasks, timeout=CLOSE_S)
+            for task in pending:
+                task.cancel()
