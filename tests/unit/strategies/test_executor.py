@@ -32,10 +32,12 @@ class Exchange:
         self.unknown = False
         self.hold: asyncio.Event | None = None  # set: place_order waits for it
         self.sent: list[str] = []
+        self.placing = asyncio.Event()  # set once a place request is on the wire
         self.capabilities = type("Caps", (), {"modify": True})()
 
     async def place_order(self, *, symbol, side, qty, price, client_order_id, **_) -> Order:
         self.sent.append("place")
+        self.placing.set()
         if self.hold is not None:
             await self.hold.wait()
         if self.margin_short:
@@ -107,8 +109,7 @@ async def test_an_order_on_the_wire_already_counts_against_the_cap():
     exchange, executor, _, state, _ = setup()
     exchange.hold = asyncio.Event()
     placing = asyncio.create_task(executor.execute([PLACE]))
-    while not exchange.sent:
-        await asyncio.sleep(0)
+    await exchange.placing.wait()
     # 0.001 BTC ≈ $95 is in flight: a second one would carry the worst case to $190 > $150.
     assert state.exposure("BTCUSDT").inflight_buy == Decimal("0.001")
     assert not [i for i in buy_decision(state) if isinstance(i, Place)]
