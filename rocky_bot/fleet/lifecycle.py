@@ -29,7 +29,7 @@ from rocky_bot.exchange.models import SymbolRules
 from rocky_bot.exchange.user_stream import UserStream
 from rocky_bot.feed.binance import BinanceFeed, FeedSettings
 from rocky_bot.fleet.build import AccountUnit, FleetParts, anchor_lean, build_account
-from rocky_bot.fleet.stop import cancel_every_order
+from rocky_bot.fleet.stop import LeftBehind, cancel_every_order
 from rocky_bot.fleet.supervisor import Supervisor
 from rocky_bot.keys import KeysFile
 from rocky_bot.ops.metrics import Metrics
@@ -53,6 +53,9 @@ FEED_RECONNECT_MAX_S = 3.0
 TASKS_STOP_S = 1.0
 #: Closing clients and streams after the orders are handled.
 CLOSE_S = 1.0
+#: The feed is useless once the loops are gone: it gets a short bound, not a close handshake
+#: that a flood of ticks can drag out.
+FEED_STOP_S = 0.3
 #: Exit status when the stop left orders behind (systemd logs it as a failed stop).
 EXIT_ORDERS_LEFT = 1
 
@@ -93,6 +96,8 @@ class Fleet:
         self.started_at = time.monotonic()
         self.status_url: str | None = None
         self.tape_keeper: TapeKeeper | None = None
+        #: What the stop could not cancel (fleet/stop.py); non-empty makes `exit_code` 1.
+        self.left_behind: list[LeftBehind] = []
         self.exit_code = 0
 
     # --- what the fleet is made of ------------------------------------------------------------
@@ -259,32 +264,45 @@ class Fleet:
         self, feed_task: asyncio.Task[None] | None = None, *, cancel_orders: bool = True
     ) -> None:
         began = time.monotonic()
+        steps: dict[str, float] = {}
+
+        def step(name: str) -> None:
+            steps[name] = round(time.monotonic() - began - sum(steps.values()), 3)
+
         self.gate.close()  # before the log line: no order request starts after it
         log.info("fleet_stopping")
         others = [t for t in self.supervisor.tasks if t is not feed_task]
         await self.supervisor.cancel(others, TASKS_STOP_S)
-        # The feed is of no use once the loops are gone; closing it first frees the event loop
+        step("tasks")
+        # The feed is of no use once the loops are gone; stopping it first frees the event loop
         # (a busy feed can carry hundreds of ticks a second) for the cancels that follow.
-        await self.feed.close()
         if feed_task is not None:
-            await self.supervisor.cancel([feed_task], TASKS_STOP_S)
+            await self.supervisor.cancel([feed_task], FEED_STOP_S)
+        await self._bounded([self.feed.close()], FEED_STOP_S)
+        step("feed")
         if cancel_orders:
             budget = self.settings.stop_timeout_s - (time.monotonic() - began)
             left = await cancel_every_order([u.upkeep for u in self.active_units()], budget)
+            self.left_behind = left
             if left:
                 self.exit_code = EXIT_ORDERS_LEFT
                 log.error(
                     "orders_left", accounts=[item.as_log() for item in left],
                     hint="their dead-man switches stay armed; check with: rocky-bot reset",
                 )  # fmt: skip
-        await self._close()
-        log.info("fleet_stopped", stop_s=round(time.monotonic() - began, 3))
-
-    async def _close(self) -> None:
+            step("orders")
         closing = [unit.upkeep.stream.close() for unit in self.units if unit.upkeep.stream]
         closing += [unit.ctx.account.client.aclose() for unit in self.units]
-        if closing:
-            tasks = [asyncio.ensure_future(c) for c in closing]
-            _, pending = await asyncio.wait(tasks, timeout=CLOSE_S)
-            for task in pending:
-                task.cancel()
+        await self._bounded(closing, CLOSE_S)
+        step("close")
+        log.info("fleet_stopped", stop_s=round(time.monotonic() - began, 3), steps_s=steps)
+
+    @staticmethod
+    async def _bounded(awaitables: list, timeout_s: float) -> None:
+        """Run `awaitables` concurrently for at most `timeout_s`; what is left is cancelled."""
+        if not awaitables:
+            return
+        tasks = [asyncio.ensure_future(a) for a in awaitables]
+        _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+        for task in pending:
+            task.cancel()

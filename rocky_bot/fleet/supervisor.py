@@ -22,6 +22,7 @@ class Supervisor:
         self._restart_delay_s = restart_delay_s
         self.tasks: list[asyncio.Task[None]] = []
         self.restarts = 0
+        self._stopping = False
 
     def spawn(
         self, name: str, factory: Callable[[], Awaitable[None]], *, restart: bool = True
@@ -36,12 +37,14 @@ class Supervisor:
         while True:
             try:
                 await factory()
-                if not restart:
+                if not restart or self._stopping:
                     return
                 log.error("task_exited", task=name)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if self._stopping:
+                    return
                 log.exception("task_crashed", task=name, error=repr(exc))
             self.restarts += 1
             await asyncio.sleep(self._restart_delay_s)
@@ -50,7 +53,12 @@ class Supervisor:
         return {t.get_name() for t in self.tasks if not t.done()}
 
     async def cancel(self, tasks: list[asyncio.Task[None]], timeout_s: float) -> list[str]:
-        """Cancel `tasks` and wait at most `timeout_s`; the names of those still running."""
+        """Cancel `tasks` and wait at most `timeout_s`; the names of those still running.
+
+        From the first call on, nothing is restarted: a task that ends during a stop (the feed
+        closed under it) is finished, not crashed.
+        """
+        self._stopping = True
         for task in tasks:
             task.cancel()
         if not tasks:

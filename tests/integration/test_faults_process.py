@@ -12,12 +12,17 @@ stderr — with the compressed timings of the matrix and a 5 s dead-man countdow
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import signal
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import websockets
 from daemon_process import Daemon, start
 from fleet_harness import FAST, mint_keys, settings_for
 from invariants import InvariantChecker, funnel_gaps, secrets_exposed
@@ -161,3 +166,68 @@ async def test_sigkill_dead_man_empties_the_book_and_a_restart_cancels_leftovers
         assert inv.violations == [], inv.violations
         print(f"\nSIGKILL: book emptied by the dead-man {emptied:.2f}s after the kill; "
               f"restart cancelled {cancelled} leftovers before quoting")  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def tick_flood(marks: dict[str, Decimal]) -> AsyncIterator[tuple[str, list[int]]]:
+    """A bookTicker server that sends as fast as the socket carries: every symbol's mid wanders
+    ±0.3 % around `marks` on a sine, so maker bands are left (and loops woken) all the time."""
+    frames = []
+    for k in range(4000):
+        wave = Decimal(str(round(0.003 * math.sin(2 * math.pi * k / 400), 6)))
+        for symbol, mark in marks.items():
+            mid = (mark * (1 + wave)).quantize(Decimal("0.01"))
+            payload = {"e": "bookTicker", "u": k, "E": 0, "T": 0, "s": symbol,
+                       "b": str(mid - Decimal("0.01")), "B": "1.0",
+                       "a": str(mid + Decimal("0.01")), "A": "1.0"}  # fmt: skip
+            frames.append(json.dumps({"stream": f"{symbol.lower()}@bookTicker", "data": payload}))
+    sent = [0]
+
+    async def flood(ws) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            while True:
+                for frame in frames:
+                    await ws.send(frame)
+                    sent[0] += 1
+
+    async with websockets.serve(flood, "127.0.0.1", 0, compression=None) as server:
+        port = server.sockets[0].getsockname()[1]
+        streams = "/".join(f"{s.lower()}@bookTicker" for s in marks)
+        yield f"ws://127.0.0.1:{port}/stream?streams={streams}", sent
+
+
+async def test_sigterm_during_a_tick_flood_stops_in_time_and_sends_no_order_after_stopping(
+    tmp_path,
+):
+    """Issue 9: under a burst of ticks the daemon logged `fleet_stopping`, then placed more
+    orders and never exited. Now: exit 0 within stop_timeout_s + 2 s, book empty, and no order
+    request reaches the exchange after the `fleet_stopping` line."""
+    async with world(tmp_path) as (sandbox, settings, inv):
+        arrivals: list[tuple[float, str]] = []  # (wall clock, account) of every order request
+        inv.before_submit.append(lambda name, req: arrivals.append((time.time(), name)))
+        marks = {s: sandbox.engine.mark(s) for s in settings.symbols}
+        async with tick_flood(marks) as (url, sent):
+            daemon = await start(SETTINGS, url, settings.keys_path, tmp_path)
+            try:
+                await eventually(lambda: sandbox.engine.open_order_count() >= 50, 30)
+                flood_from = sent[0]
+                await eventually(lambda: sent[0] - flood_from >= 50_000, 30)
+                stopped = time.monotonic()
+                daemon.proc.send_signal(signal.SIGTERM)
+                code = await daemon.wait(settings.stop_timeout_s + 10)
+                exited = time.monotonic() - stopped
+            finally:
+                if daemon.proc.returncode is None:
+                    daemon.proc.kill()
+                    await daemon.wait(5)
+        assert code == 0, daemon.log[-3000:]
+        assert exited <= settings.stop_timeout_s + 2, exited
+        assert sandbox.engine.open_order_count() == 0
+        stopping = daemon.events("fleet_stopping")[0]["timestamp"]
+        stopping_at = datetime.fromisoformat(stopping.replace("Z", "+00:00")).timestamp()
+        # Requests started before the line may still be on their way: 0.25 s of transit.
+        late = [name for at, name in arrivals if at > stopping_at + 0.25]
+        assert late == [], f"{len(late)} order requests after fleet_stopping"
+        stopped_event = daemon.events("fleet_stopped")[0]
+        print(f"\nflood: {sent[0]:,} ticks sent; exit 0 {exited:.2f}s after SIGTERM "
+              f"(fleet stop {stopped_event['stop_s']:.2f}s: {stopped_event['steps_s']})")  # fmt: skip
