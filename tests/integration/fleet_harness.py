@@ -118,18 +118,6 @@ def live_orders_by_account(handle: FleetHandle) -> dict[str, list]:
     return {bot_id: engine.open_orders(name) for bot_id, name in handle.account_names.items()}
 
 
-def one_order_per_side_violations(handle: FleetHandle) -> list[str]:
-    """Accounts with more than one live order on one symbol and side (invariant 1)."""
-    problems = []
-    for bot_id, orders in live_orders_by_account(handle).items():
-        seen: dict[tuple[str, str], int] = {}
-        for order in orders:
-            key = (order.symbol, str(order.side))
-            seen[key] = seen.get(key, 0) + 1
-        problems += [f"{bot_id} {k}: {n} orders" for k, n in seen.items() if n > 1]
-    return problems
-
-
 def worst_exposure_ratio(handle: FleetHandle) -> float:
     """max over accounts and symbols of |position·mark| / cap, from the exchange's positions."""
     engine = handle.sandbox.engine

@@ -228,6 +228,6 @@ async def test_sigterm_during_a_tick_flood_stops_in_time_and_sends_no_order_afte
         # Requests started before the line may still be on their way: 0.25 s of transit.
         late = [name for at, name in arrivals if at > stopping_at + 0.25]
         assert late == [], f"{len(late)} order requests after fleet_stopping"
-        stopped_event = daemon.events("fleet_stopped")[0]
+        done = daemon.events("fleet_stopped")[0]
         print(f"\nflood: {sent[0]:,} ticks sent; exit 0 {exited:.2f}s after SIGTERM "
-              f"(fleet stop {stopped_event['stop_s']:.2f}s: {stopped_event['steps_s']})")  # fmt: skip
+              f"(fleet stop {done['stop_s']:.2f}s: {done['steps_s']})")  # fmt: skip

@@ -1,6 +1,6 @@
 """Start and stop as a user relies on them, against the real sandbox (in-process daemon).
 
-- a leftover order of an earlier run is cancelled before the fleet quotes, even a single one;
+- leftover orders of an earlier run are cancelled before the fleet quotes, even a single one;
 - an account whose credentials the exchange refuses is set aside; the rest of the fleet quotes;
 - a stop that cannot cancel keeps the dead-man armed (the book empties by itself), lists what it
   left and exits 1 — it used to disarm the dead-man, say nothing and exit 0.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 from fleet_harness import mint_keys, running_fleet
 from helpers import signed
 from scenario import eventually
@@ -20,16 +21,20 @@ from rocky_bot.keys import load_keys, write_keys
 from rocky_bot.sandbox.errors import SandboxError
 
 
-async def test_a_single_leftover_order_is_cancelled_before_the_first_quote(sandbox, tmp_path):
+@pytest.mark.parametrize("leftovers", [1, 2])
+async def test_leftover_orders_of_an_earlier_run_are_cancelled_before_the_first_quote(
+    sandbox, tmp_path, leftovers
+):
     keys_path = await mint_keys(sandbox, tmp_path / "keys.json", ["mm-l2-buy-20bps"])
     account = load_keys(keys_path).accounts[0]
     async with httpx.AsyncClient(base_url=sandbox.base_url) as http:
-        reply = await signed(
-            http, "POST", "/fapi/v1/order", account.key, account.secret,
-            {"symbol": "ETHUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
-             "quantity": "0.02", "price": "3000", "newClientOrderId": "earlier-run-1"},
-        )  # fmt: skip
-    assert reply.status_code == 200, reply.text
+        for n in range(leftovers):
+            reply = await signed(
+                http, "POST", "/fapi/v1/order", account.key, account.secret,
+                {"symbol": "ETHUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                 "quantity": "0.02", "price": str(3000 - n), "newClientOrderId": f"earlier-{n}"},
+            )  # fmt: skip
+            assert reply.status_code == 200, reply.text
     name = sandbox.keys.get(account.key).account
     first_quote_saw: list[list[str]] = []
     original = sandbox.engine.submit
