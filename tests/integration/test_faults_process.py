@@ -37,8 +37,8 @@ COUNTDOWN_S = 5.0
 SETTINGS = {**FAST, **MATRIX, "deadman_countdown_s": COUNTDOWN_S, "deadman_heartbeat_s": 1.5}
 
 
-async def start_daemon(settings: Settings, keys_path: Path, cwd: Path) -> Daemon:
-    return await start(SETTINGS, settings.feed_url, keys_path, cwd)
+async def start_daemon(settings: Settings, keys_path: Path, cwd: Path, **overrides) -> Daemon:
+    return await start({**SETTINGS, **overrides}, settings.feed_url, keys_path, cwd)
 
 
 @contextlib.asynccontextmanager
@@ -104,7 +104,7 @@ async def test_sigterm_cancels_every_order_and_exits_zero(tmp_path):
                 daemon.proc.kill()
                 await daemon.wait(5)
         assert code == 0, daemon.log[-3000:]
-        assert exited <= settings.stop_timeout_s + 1.0
+        assert exited <= settings.stop_timeout_s + 2
         assert sandbox.engine.open_order_count() == 0
         secrets = [sandbox.admin_token] + [
             s for a in load_keys(settings.keys_path).accounts for s in (a.key, a.secret)
@@ -122,17 +122,22 @@ async def test_sigkill_dead_man_empties_the_book_and_a_restart_cancels_leftovers
         first.proc.kill()
         await first.wait(5)
         emptied = await eventually(lambda: sandbox.engine.open_order_count() == 0, COUNTDOWN_S + 2)
-        assert emptied <= COUNTDOWN_S + 0.5, emptied  # countdown + the sandbox's 100 ms poll
-        assert time.monotonic() - killed <= COUNTDOWN_S + 1.0
+        # within the countdown (armed at most a heartbeat before the kill), plus the sandbox's
+        # 100 ms poll and a busy machine's scheduling
+        assert time.monotonic() - killed <= COUNTDOWN_S + 1.5, emptied
 
-        second = await start_daemon(settings, settings.keys_path, tmp_path)
+        # The second daemon's dead-man is long: its leftovers must still be there when the third
+        # starts, however slowly a busy machine starts it, so that the third is what clears them.
+        second = await start_daemon(
+            settings, settings.keys_path, tmp_path, deadman_countdown_s=60, deadman_heartbeat_s=20
+        )
         await funnel_up(sandbox, inv, second)
-        left = {
+        second.proc.kill()
+        await second.wait(5)
+        left = {  # read after the kill: what the second daemon really left behind
             o.client_order_id for n in inv.names.values() for o in sandbox.engine.open_orders(n)
         }
         old_prefix = next(iter(left)).split("-")[0]
-        second.proc.kill()
-        await second.wait(5)
 
         def before_quoting(name: str, req) -> None:  # invariant 6: leftovers go first
             if (req.client_order_id or "").startswith(old_prefix):
@@ -150,8 +155,7 @@ async def test_sigkill_dead_man_empties_the_book_and_a_restart_cancels_leftovers
         try:
             await funnel_up(sandbox, inv, third, gone=left)
             cancelled = sum(e["count"] for e in third.events("leftover_orders_cancelled"))
-            # The restarted daemon, not the countdown, removed them (it was up well before).
-            assert cancelled >= len(left) * 0.9, (cancelled, len(left))
+            assert cancelled == len(left), (cancelled, len(left))  # the restart removed them all
             now = {
                 o.client_order_id for n in inv.names.values() for o in sandbox.engine.open_orders(n)
             }
