@@ -51,12 +51,21 @@ class Settings(BaseSettings):
     breaker_max_errors: int = Field(10, ge=1)
     breaker_error_window_s: float = Field(60.0, gt=0)
     breaker_max_margin_rejects: int = Field(3, ge=1)
-    breaker_max_drawdown: float = Field(0.30, gt=0, lt=1)
+    breaker_max_drawdown: float = Field(0.30, gt=0, lt=1)  # of the loss trading does not explain
+    # What trading is expected to cost per traded notional (issue 10): Binance's fees, plus the
+    # spread a taker crosses (the anchor's 1 bps and part of L1's 5 bps); slack on top.
+    breaker_taker_cost_bps: float = Field(8.0, ge=0)
+    breaker_maker_cost_bps: float = Field(2.0, ge=0)
+    breaker_cost_slack: float = Field(2.0, ge=1)
     breaker_cooldown_s: float = Field(60.0, gt=0)
     breaker_max_cooldown_s: float = Field(900.0, gt=0)
     deadman_countdown_s: float = Field(60.0, ge=0)  # 0 disables the dead-man switch
     deadman_heartbeat_s: float = Field(40.0, gt=0)
     wallet_seed_usd: float = Field(100.0, gt=0)
+    # Unhealthy when an account's runway is under this many hours and no account was funded
+    # within funding_quiet_s (the funding timer runs hourly): 0 turns the check off.
+    runway_alert_h: float = Field(24.0, ge=0)
+    funding_quiet_s: float = Field(7200.0, gt=0)
     wallet_warn_share: float = Field(0.2, ge=0, le=1)
 
     # --- loops ----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from decimal import Decimal
 import structlog
 
 from rocky_bot.exchange.errors import RateLimitedError, RejectedError
-from rocky_bot.risk import BreakerState, CircuitBreaker, Transition
+from rocky_bot.risk import BreakerState, CircuitBreaker, Transition, TripKind
 
 log = structlog.get_logger()
 
@@ -36,6 +36,8 @@ class AccountBreaker:
         self.account_id = account_id
         self._breaker = breaker
         self._on_transition = on_transition
+        #: Trips so far by cause (`TripKind` value): the soak and /metrics count them.
+        self.trips_by_kind: dict[str, int] = {}
 
     # --- reading ------------------------------------------------------------------------------
     @property
@@ -51,8 +53,24 @@ class AccountBreaker:
         return self._breaker.trips
 
     @property
+    def kind(self) -> TripKind | None:
+        return self._breaker.kind
+
+    @property
     def drawdown(self) -> float:
         return self._breaker.drawdown
+
+    @property
+    def drawdown_line(self) -> Decimal | None:
+        return self._breaker.drawdown_line
+
+    @property
+    def allowance_per_notional(self) -> Decimal:
+        return self._breaker.allowance_per_notional
+
+    @property
+    def unexplained_loss(self) -> Decimal:
+        return self._breaker.unexplained_loss
 
     def allows_trading(self) -> bool:
         """True when orders may be sent; first lets an expired cooldown half-open the breaker."""
@@ -74,14 +92,25 @@ class AccountBreaker:
         """An order request the exchange accepted: what closes a half-open breaker."""
         self._report(self._breaker.record_success())
 
-    def update_wallet(self, wallet: Decimal) -> None:
-        self._report(self._breaker.update_wallet(wallet))
+    def update_wallet(
+        self, wallet: Decimal, *, traded_notional: Decimal, deposit: Decimal = Decimal(0)
+    ) -> None:
+        self._report(
+            self._breaker.update_wallet(wallet, traded_notional=traded_notional, deposit=deposit)
+        )
+
+    def record_anomaly(self, kind: TripKind, reason: str) -> None:
+        self._report(self._breaker.record_anomaly(kind, reason))
 
     def _report(self, transition: Transition | None) -> None:
         if transition is None:
             return
+        if transition.kind is not None:
+            kind = transition.kind.value
+            self.trips_by_kind[kind] = self.trips_by_kind.get(kind, 0) + 1
         log.warning(
             _EVENT[transition.new], account=self.account_id, reason=transition.reason,
+            kind=transition.kind.value if transition.kind else None,
             cooldown_s=transition.cooldown_s,
         )  # fmt: skip
         if self._on_transition is not None:

@@ -53,6 +53,9 @@ class AccountState:
         self.wallet: Decimal | None = None
         self.available: Decimal | None = None
         self.fills = 0
+        self.fills_by_symbol: dict[str, int] = dict.fromkeys(self.symbols, 0)
+        #: Notional of every fill of ours seen so far (the breaker judges losses against it).
+        self.traded_notional = ZERO
         self._seq = 0
         self.last_error: str | None = None
         self._listeners: list[Callable[[str, Side | None], None]] = []
@@ -122,6 +125,9 @@ class AccountState:
         filled = order.executed_qty > known_fill
         if filled:
             self.fills += 1  # also an IOC taker order that is already filled in its first ack
+            if order.symbol in self.fills_by_symbol:
+                self.fills_by_symbol[order.symbol] += 1
+            self.traded_notional += (order.executed_qty - known_fill) * order.price
         self._seq += 1
         if order.is_live:
             self.orders[cid] = TrackedOrder(

@@ -86,6 +86,9 @@ class Balance:
     asset: str
     wallet: Decimal
     available: Decimal
+    #: On the user stream (`bc`): the change that is neither PnL nor commission — a deposit
+    #: (> 0) or withdrawal (< 0). Zero where the source does not say (REST).
+    change: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,8 @@ class SymbolRules:
     step_size: Decimal
     min_qty: Decimal
     min_notional: Decimal
+    #: The asset the symbol's margin and PnL are booked in (exchangeInfo `marginAsset`).
+    margin_asset: str = "USDT"
 
     def round_price(self, price: Decimal, side: Side) -> Decimal:
         """Round onto the tick grid *away* from the mid, so an offset never shrinks below target."""

@@ -229,7 +229,12 @@ def _symbol_rules(f: _Fields) -> SymbolRules:
     tick, step = price.decimal("tickSize"), lot.decimal("stepSize")
     if tick <= 0 or step <= 0:
         raise f.fail("filters", f"has tickSize {tick} / stepSize {step}, expected > 0")
-    return SymbolRules(symbol, tick, step, lot.decimal("minQty", minimum=0), min_notional)
+    margin_asset = f.text("marginAsset", None) if f.data.get("marginAsset") else None
+    quote = f.text("quoteAsset", None) if f.data.get("quoteAsset") else None
+    return SymbolRules(
+        symbol, tick, step, lot.decimal("minQty", minimum=0), min_notional,
+        margin_asset or quote or "USDT",
+    )  # fmt: skip
 
 
 def parse_exchange_info(
@@ -288,7 +293,7 @@ def parse_user_event(obj: object) -> OrderUpdate | AccountUpdate | None:
     if event == "ACCOUNT_UPDATE":
         a = f.nested("a")
         balances = tuple(
-            Balance(asset=b.text("a"), wallet=b.decimal("wb"), available=b.decimal("cw"))
+            Balance(b.text("a"), b.decimal("wb"), b.decimal("cw"), b.decimal("bc", "0"))
             for b in a.items("B", [])
         )
         positions = tuple(

@@ -99,11 +99,11 @@ def build_account(
     client = parts.client(keys)
     state = AccountState(spec.account_id, s.symbols)
     breaker = AccountBreaker(
-        spec.account_id, CircuitBreaker(breaker_config(s), time.monotonic), on_breaker
+        spec.account_id, CircuitBreaker(breaker_config(s, spec.role), time.monotonic), on_breaker
     )
     positions = PositionRefresher(client, state, s.position_max_age_s)
     account = Account(spec, client, state, breaker, positions)
-    upkeep = AccountUpkeep(account, s, parts.governor)
+    upkeep = AccountUpkeep(account, s, parts.governor, margin_asset=margin_asset(rules, s))
     executor = Executor(
         client, state, breaker, ClientIds(parts.prefix, index, s.symbols),
         OrderRateGuard(s.max_orders_per_10s, time.monotonic), parts.metrics, spec.role.value,
@@ -120,12 +120,21 @@ def build_account(
     return AccountUnit(ctx, upkeep, loops)
 
 
-def breaker_config(s: Settings) -> BreakerConfig:
+def breaker_config(s: Settings, role: Role) -> BreakerConfig:
+    cost = s.breaker_taker_cost_bps if role is Role.TAKER else s.breaker_maker_cost_bps
     return BreakerConfig(
         s.breaker_max_errors, s.breaker_error_window_s, s.breaker_max_margin_rejects,
         s.breaker_error_window_s, s.breaker_max_drawdown, s.breaker_cooldown_s,
-        s.breaker_max_cooldown_s,
+        s.breaker_max_cooldown_s, expected_cost_bps=cost, cost_slack=s.breaker_cost_slack,
     )  # fmt: skip
+
+
+def margin_asset(rules: dict[str, SymbolRules], s: Settings) -> str:
+    """The wallet that counts: the margin asset of the symbols traded (the first one's)."""
+    for symbol in s.symbols:
+        if symbol in rules:
+            return rules[symbol].margin_asset
+    return "USDT"
 
 
 def make_loop(s: Settings, ctx: AccountContext, symbol: str, rng: random.Random) -> StrategyLoop:

@@ -34,7 +34,7 @@ from rocky_bot.fleet.supervisor import Supervisor
 from rocky_bot.keys import KeysFile
 from rocky_bot.ops.metrics import Metrics
 from rocky_bot.ops.upkeep import AccountUpkeep
-from rocky_bot.risk import Transition
+from rocky_bot.risk import Transition, TripKind
 from rocky_bot.settings import Settings
 from rocky_bot.strategies.context import AccountContext
 from rocky_bot.strategies.executor import OrderGate, process_prefix
@@ -148,6 +148,9 @@ class Fleet:
                 loop.wake()
 
     def _on_feed_state(self, symbol: str) -> None:
+        if self.feed.in_shock_pause(symbol):  # a price jump: every account stops, cools down
+            for unit in self.units:
+                unit.ctx.breaker.record_anomaly(TripKind.PRICE_JUMP, f"price shock on {symbol}")
         for loop in self.loops:
             if loop.symbol == symbol:
                 loop.wake()

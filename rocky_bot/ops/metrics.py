@@ -72,6 +72,33 @@ class Metrics:
             ["account"],
             registry=r,
         )
+        self.symbol_fills = Counter(
+            "rocky_symbol_fills", "Fills of the fleet's orders, by symbol", ["symbol"], registry=r
+        )
+        self.breaker_trips = Counter(
+            "rocky_breaker_trips", "Breaker trips by cause", ["account", "kind"], registry=r
+        )
+        self.runway = Gauge(
+            "rocky_runway_hours",
+            "Hours until the account stops trading by itself (empty or at its drawdown line); "
+            "+Inf while not burning",
+            ["account"],
+            registry=r,
+        )
+        self.hours_to_line = Gauge(
+            "rocky_hours_to_drawdown_line",
+            "Hours until the wallet reaches the breaker's drawdown line at the current burn",
+            ["account"],
+            registry=r,
+        )
+        self.fleet_runway = Gauge(
+            "rocky_fleet_runway_hours", "Fleet wallet / fleet burn, in hours", registry=r
+        )
+        self.last_funding_age = Gauge(
+            "rocky_last_funding_age_seconds",
+            "Seconds since a deposit reached any account (+Inf: none since start)",
+            registry=r,
+        )
         self._totals: dict[tuple[int, tuple[str, ...]], float] = {}
 
     def record_request(self, record: RequestRecord, used_weight: int) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -54,6 +55,44 @@ def _rounded(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
 
+def _ago(now: float, at: float | None) -> float | None:
+    return None if at is None else round(now - at, 1)
+
+
+CENT = Decimal("0.01")
+
+
+def fleet_runway(
+    accounts: list[dict], upkeeps, now: float, alert_h: float = 24.0, quiet_s: float = 7200.0
+) -> dict[str, Any]:
+    """The fleet's wallet, burn and runway, and the 'runway low' problem if it applies.
+
+    A runway under `alert_h` with nobody funding for `quiet_s` is worth a page (issue 10): the
+    funding timer runs hourly, so two hours without any funding while an account will run dry
+    within a day means it is not running.
+    """
+    wallets = [float(a["wallet"]) for a in accounts if a["wallet"] is not None]
+    burns = [a["burn_per_day"] for a in accounts if a["burn_per_day"] is not None]
+    total, burn = sum(wallets), sum(burns)
+    deposits = [u.wallet_history.last_deposit_at for u in upkeeps]
+    last = max((d for d in deposits if d is not None), default=None)
+    runway_h = total / burn * 24 if burn > 0 else None
+    short = sorted(
+        (a["runway_h"], a["account"]) for a in accounts
+        if a["runway_h"] is not None and a["runway_h"] < alert_h
+    )  # fmt: skip
+    quiet = last is None or now - last > quiet_s
+    low = None
+    if short and quiet:
+        names = ", ".join(f"{name} {hours:g} h" for hours, name in short)
+        low = f"runway low and no funding for {quiet_s / 3600:g} h: {names}"
+    return {
+        "wallet": round(total, 2), "burn_per_day": round(burn, 2),
+        "runway_h": _rounded(runway_h, 1), "last_funding_s_ago": _ago(now, last),
+        "runway_low": low,
+    }  # fmt: skip
+
+
 def fleet_status(fleet: Fleet) -> dict[str, Any]:
     now = time.monotonic()
     feed = fleet.feed
@@ -70,9 +109,13 @@ def fleet_status(fleet: Fleet) -> dict[str, Any]:
         }
     wallet_floor = settings.wallet_seed_usd * settings.wallet_warn_share
     accounts = []
+    upkeeps = fleet.upkeeps
     for ctx in fleet.contexts:
-        burn = fleet.upkeeps[ctx.account_id].burn_per_day()
+        upkeep = upkeeps[ctx.account_id]
+        burn = upkeep.burn_per_day()
+        runway = upkeep.runway()
         wallet = None if ctx.state.wallet is None else float(ctx.state.wallet)
+        line = ctx.breaker.drawdown_line
         positions = {}
         for s in symbols:
             mid = feed.mid(s)
@@ -88,6 +131,10 @@ def fleet_status(fleet: Fleet) -> dict[str, Any]:
                 "layer": ctx.spec.layer.value,
                 "breaker": ctx.breaker.state.value,
                 "breaker_reason": ctx.breaker.reason or None,
+                "breaker_kind": None if ctx.breaker.kind is None else ctx.breaker.kind.value,
+                "drawdown": round(ctx.breaker.drawdown, 4),
+                "unexplained_loss": str(ctx.breaker.unexplained_loss),
+                "drawdown_line": None if line is None else str(line.quantize(CENT)),
                 "open_orders": len(ctx.state.orders),
                 "positions": positions,
                 "cap": float(ctx.cap),
@@ -95,13 +142,22 @@ def fleet_status(fleet: Fleet) -> dict[str, Any]:
                 "wallet_low": wallet is not None and wallet < wallet_floor,
                 "burn_per_day": None if burn is None else round(burn, 4),
                 "days_to_empty": _rounded(days_to_empty(wallet, burn), 2),
+                "hours_to_empty": _rounded(runway.hours_to_empty, 1),
+                "hours_to_line": _rounded(runway.hours_to_line, 1),
+                "runway_h": _rounded(runway.hours, 1),
+                "last_funding_s_ago": _ago(now, upkeep.wallet_history.last_deposit_at),
                 "fills": ctx.state.fills,
                 "streaming": ctx.account.positions.streamed,
                 "set_aside": fleet.set_aside.get(ctx.account_id),
                 "last_error": ctx.state.last_error,
             }
         )
+    fleet_doc = fleet_runway(
+        accounts, upkeeps.values(), now, settings.runway_alert_h, settings.funding_quiet_s
+    )
     problems = []
+    if fleet_doc["runway_low"]:
+        problems.append(fleet_doc["runway_low"])
     if not all(feed.is_live(s) for s in symbols):
         problems.append("feed not live: " + ", ".join(s for s in symbols if not feed.is_live(s)))
     if fleet.set_aside:
@@ -128,6 +184,7 @@ def fleet_status(fleet: Fleet) -> dict[str, Any]:
         "used_weight_1m": fleet.governor.used_weight,
         "loops": len(fleet.loops),
         "task_restarts": fleet.restarts,
+        "fleet": fleet_doc,
         "accounts": accounts,
     }
 
@@ -141,6 +198,10 @@ def refresh_metrics(fleet: Fleet) -> None:
             m.feed_age.labels(s).set(age)
     m.feed_reconnects.set(fleet.feed.stats.reconnects)
     m.used_weight.set(fleet.governor.used_weight)
+    for s in fleet.settings.symbols:
+        m.count_to(m.symbol_fills, sum(c.state.fills_by_symbol[s] for c in fleet.contexts), s)
+    now = time.monotonic()
+    doc_accounts = []
     for ctx in fleet.contexts:
         account = ctx.account_id
         state = ctx.breaker.state.value
@@ -162,6 +223,27 @@ def refresh_metrics(fleet: Fleet) -> None:
         days = days_to_empty(wallet, burn)
         if days is not None:
             m.wallet_days_left.labels(account).set(days)
+        upkeep = fleet.upkeeps[account]
+        runway = upkeep.runway()
+        m.runway.labels(account).set(_or_inf(runway.hours))
+        m.hours_to_line.labels(account).set(_or_inf(runway.hours_to_line))
+        for kind, count in ctx.breaker.trips_by_kind.items():
+            m.count_to(m.breaker_trips, count, account, kind)
+        doc_accounts.append(
+            {"wallet": None if wallet is None else str(wallet), "burn_per_day": burn,
+             "runway_h": runway.hours, "account": account}
+        )  # fmt: skip
+    settings = fleet.settings
+    fleet_doc = fleet_runway(
+        doc_accounts, fleet.upkeeps.values(), now, settings.runway_alert_h,
+        settings.funding_quiet_s,
+    )  # fmt: skip
+    m.fleet_runway.set(_or_inf(fleet_doc["runway_h"]))
+    m.last_funding_age.set(_or_inf(fleet_doc["last_funding_s_ago"]))
+
+
+def _or_inf(value: float | None) -> float:
+    return float("inf") if value is None else value
 
 
 def status_app(fleet: Fleet) -> Starlette:

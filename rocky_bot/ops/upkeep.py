@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -28,6 +27,7 @@ from rocky_bot.exchange.governor import WeightGovernor
 from rocky_bot.exchange.models import AccountUpdate, Order, OrderUpdate
 from rocky_bot.exchange.user_stream import UserStream
 from rocky_bot.funnel import Role
+from rocky_bot.ops.runway import Runway, WalletHistory, runway
 from rocky_bot.settings import Settings
 from rocky_bot.waits import wait_event
 
@@ -52,12 +52,16 @@ class AccountUpkeep:
         settings: Settings,
         governor: WeightGovernor,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        margin_asset: str = "USDT",
     ) -> None:
         self.account = account
         self.settings = settings
         self._governor = governor
         self._clock = clock
-        self.wallet_history: deque[tuple[float, Decimal]] = deque(maxlen=720)
+        #: The asset the traded symbols book margin in (exchangeInfo): the wallet that counts.
+        self.margin_asset = margin_asset
+        self.wallet_history = WalletHistory()
         self._warned_wallet = False
         self._reconcile_wanted = asyncio.Event()
         self._armed: tuple[str, ...] = ()  # symbols whose dead-man countdown we keep armed
@@ -198,37 +202,55 @@ class AccountUpkeep:
         self._armed = ()
 
     async def read_wallet(self) -> None:
-        balances = await self.account.client.balance()
-        if not balances:
-            return
-        preferred = ("USDT", "USDC")
-        balance = next((b for b in balances if b.asset in preferred), balances[0])
-        self.note_wallet(balance.wallet, balance.available)
+        """The wallet in the margin asset (not the first of USDT/USDC: an account can hold both).
 
-    def note_wallet(self, wallet: Decimal, available: Decimal | None = None) -> None:
-        self.account.state.set_wallet(wallet, available)
-        self.account.breaker.update_wallet(wallet)
-        self.wallet_history.append((self._clock(), wallet))
+        A REST reading cannot say why the wallet rose; a rise larger than trading can make
+        between two reads (`deposit_threshold`) is taken as a deposit, not a gain.
+        """
+        balances = await self.account.client.balance()
+        balance = next((b for b in balances if b.asset == self.margin_asset), None)
+        if balance is None:
+            return
+        before = self.account.state.wallet
+        rise = Decimal(0) if before is None else balance.wallet - before
+        deposit = rise if rise > self.deposit_threshold() else Decimal(0)
+        self.note_wallet(balance.wallet, balance.available, deposit=deposit)
+
+    def deposit_threshold(self) -> Decimal:
+        return Decimal(str(max(1.0, self.settings.wallet_seed_usd * 0.01)))
+
+    def note_wallet(
+        self, wallet: Decimal, available: Decimal | None = None, *, deposit: Decimal = Decimal(0)
+    ) -> None:
+        state = self.account.state
+        state.set_wallet(wallet, available)
+        traded = state.traded_notional
+        self.account.breaker.update_wallet(wallet, traded_notional=traded, deposit=deposit)
+        self.wallet_history.note(self._clock(), wallet, traded, deposit)
+        if deposit > 0:
+            log.info("wallet_deposit_seen", amount=str(deposit), wallet=str(wallet))
         floor = Decimal(str(self.settings.wallet_seed_usd * self.settings.wallet_warn_share))
         if wallet < floor and not self._warned_wallet:
             self._warned_wallet = True
             log.warning(
-                "wallet_low",
-                wallet=str(wallet),
-                floor=str(floor),
-                hint="top up with: rocky-bot mint --top-up",
-            )
+                "wallet_low", wallet=str(wallet), floor=str(floor),
+                hint="top up with: rocky-bot fund",
+            )  # fmt: skip
         elif wallet >= floor:
             self._warned_wallet = False
 
     def burn_per_day(self) -> float | None:
-        """Wallet decrease per day over the last hour of samples (None until two samples)."""
-        now = self._clock()
-        recent = [(t, w) for t, w in self.wallet_history if now - t <= 3600]
-        if len(recent) < 2 or recent[-1][0] - recent[0][0] <= 0:
-            return None
-        (t0, w0), (t1, w1) = recent[0], recent[-1]
-        return float(w0 - w1) / (t1 - t0) * 86400
+        """Net wallet decrease per day over the last hour (deposits are not income)."""
+        return self.wallet_history.burn_per_day(self._clock())
+
+    def runway(self) -> Runway:
+        """Hours until this account's wallet is empty, and until its breaker's line."""
+        now, breaker = self._clock(), self.account.breaker
+        notional = self.wallet_history.notional_per_hour(now) or 0.0
+        allowance = notional * float(breaker.allowance_per_notional)
+        return runway(
+            self.account.state.wallet, breaker.drawdown_line, self.burn_per_day(), allowance
+        )
 
     # --- user data stream ---------------------------------------------------------------------
     def on_stream_event(self, event: object) -> None:
@@ -243,8 +265,8 @@ class AccountUpkeep:
                 if position.symbol in state.position_time:
                     state.set_position(position, event.event_time_ms, now)
             for balance in event.balances:
-                if balance.asset in ("USDT", "USDC"):
-                    self.note_wallet(balance.wallet)
+                if balance.asset == self.margin_asset:
+                    self.note_wallet(balance.wallet, deposit=balance.change)
 
     async def on_stream_connected(self) -> None:
         self.account.positions.streamed = True

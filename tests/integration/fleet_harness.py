@@ -32,6 +32,7 @@ FAST = dict(
     feed_stale_s=1.5, breaker_cooldown_s=2.0, breaker_max_cooldown_s=8.0,
     stop_timeout_s=8.0, summary_interval_s=2.0, metrics_port=0, log_format="json",
     log_level="warning", position_max_age_s=2.0,
+    runway_alert_h=0,  # compressed timings burn a day's fees in minutes: judged in its own test
 )  # fmt: skip
 
 

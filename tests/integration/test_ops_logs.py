@@ -136,7 +136,7 @@ async def test_a_wallet_under_20_percent_of_its_seed_is_warned_about_and_shown(
     assert [r["account"] for r in low] == ["taker-1"]  # once, for the drained account only
     assert low[0]["level"] == "warning"
     assert float(low[0]["wallet"]) == 15 and float(low[0]["floor"]) == 20
-    assert "mint --top-up" in low[0]["hint"]
+    assert "rocky-bot fund" in low[0]["hint"]
     flags = {a["account"]: a["wallet_low"] for a in doc["accounts"]}
     assert flags == {"mm-anchor": False, "taker-1": True}
     assert doc["warnings"] == ["wallets under 20: taker-1"]

@@ -280,7 +280,7 @@ async def test_status_document_matches_the_exchange(sandbox, tmp_path):
             reply = await client.get(url + "/status")
         code, doc, raw = reply.status_code, reply.json(), reply.text
 
-    assert code == 200 and doc["healthy"] and doc["problems"] == []
+    assert doc["problems"] == [] and doc["healthy"] and code == 200
     assert doc["loops"] == len(IDS) * len(SYMBOLS)
     for symbol in SYMBOLS:
         feed = doc["feed"][symbol]

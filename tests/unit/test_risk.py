@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from rocky_bot.risk import BreakerConfig, BreakerState, CircuitBreaker, Transition
+from rocky_bot.risk import BreakerConfig, BreakerState, CircuitBreaker, Transition, TripKind
 
 CLOSED, OPEN, HALF = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
 
@@ -59,7 +59,7 @@ def test_ten_errors_within_60s_trip_it(breaker, clock):
     assert breaker.state is CLOSED
     clock.advance(5.0)  # the 10th error 59 s after the first
     t = breaker.record_error("timeout")
-    assert t == Transition(CLOSED, OPEN, t.reason, 60.0)
+    assert t == Transition(CLOSED, OPEN, t.reason, 60.0, TripKind.API_ERRORS)
     assert "10 API errors in 60s" in t.reason and "timeout" in t.reason
     assert breaker.state is OPEN and not breaker.allows_trading()
     assert breaker.reason == t.reason
@@ -229,3 +229,78 @@ def test_a_custom_config_is_honoured(clock):
         breaker.poll()
         cooldowns.append(breaker.record_error().cooldown_s)
     assert cooldowns == [2, 3, 3]
+
+
+# --- losses judged by what is expected (issue 10) ------------------------------------------------
+
+TAKER = BreakerConfig(expected_cost_bps=8, cost_slack=2.0)  # fee 5 bps + ~3 bps crossing
+
+
+def test_a_takers_expected_bleed_never_trips_it(clock):
+    """A day of taker flow at 8 bps on $2.4 M traded costs ~$190: far past a 30 % line on a $100
+    wallet, and exactly what the taker is for. Each reading carries the notional traded so far."""
+    breaker = CircuitBreaker(TAKER, clock)
+    wallet, traded = D(100), D(0)
+    breaker.update_wallet(wallet, traded_notional=traded)
+    for _ in range(288):  # every 5 minutes for a day (topped up whenever it runs low)
+        traded += D(8300)
+        wallet -= D(8300) * D("0.0008")
+        deposit = D(0)
+        if wallet < 50:
+            deposit, wallet = D(100) - wallet, D(100)
+        assert breaker.update_wallet(wallet, traded_notional=traded, deposit=deposit) is None
+    assert breaker.state is CLOSED and breaker.trips == 0
+
+
+def test_a_loss_far_beyond_the_expected_cost_trips_it(clock):
+    breaker = CircuitBreaker(TAKER, clock)
+    breaker.update_wallet(D(100), traded_notional=D(0))
+    # $10,000 traded explains 2 × 8 bps = $16; a $50 loss leaves $34 unexplained (> 30 % of 100)
+    t = breaker.update_wallet(D(50), traded_notional=D(10_000))
+    assert t is not None and t.kind is TripKind.DRAWDOWN
+    assert breaker.expected_loss == D(16) and breaker.unexplained_loss == D(34)
+    assert "34.00 beyond the expected 16.00" in t.reason
+
+
+def test_a_loss_the_trading_explains_does_not(clock):
+    breaker = CircuitBreaker(TAKER, clock)
+    breaker.update_wallet(D(100), traded_notional=D(0))
+    # a $45 loss on $100,000 traded: $160 is expected, nothing is unexplained
+    assert breaker.update_wallet(D(55), traded_notional=D(100_000)) is None
+    assert breaker.unexplained_loss == 0
+    assert breaker.drawdown == pytest.approx(0.45)  # what an operator sees, still reported
+
+
+def test_a_deposit_is_not_a_gain_and_resets_the_line(clock):
+    breaker = CircuitBreaker(BreakerConfig(), clock)
+    breaker.update_wallet(D(100))
+    breaker.update_wallet(D(80))  # 20 % down
+    assert breaker.update_wallet(D(130), deposit=D(50)) is None
+    assert breaker.drawdown_line == D(91)  # 30 % under the new peak of 130
+    assert breaker.update_wallet(D("91.01")) is None
+    assert breaker.update_wallet(D(91)) is not None
+
+
+def test_a_deposit_lets_a_drawdown_trip_half_open(clock):
+    breaker = CircuitBreaker(BreakerConfig(), clock)
+    breaker.update_wallet(D(100))
+    assert breaker.update_wallet(D(60)).kind is TripKind.DRAWDOWN
+    clock.advance(120)
+    assert breaker.poll() is None  # still under the line
+    breaker.update_wallet(D(70), deposit=D(10))  # topped up by less than the loss: a new line
+    assert breaker.poll().new is HALF
+
+
+def test_a_withdrawal_moves_the_line_down_with_the_wallet(clock):
+    breaker = CircuitBreaker(BreakerConfig(), clock)
+    breaker.update_wallet(D(100))
+    assert breaker.update_wallet(D(50), deposit=D(-50)) is None
+    assert breaker.drawdown_line == D(35)
+
+
+def test_an_anomaly_opens_it_once(clock, breaker):
+    t = breaker.record_anomaly(TripKind.PRICE_JUMP, "BTCUSDT moved 3 % in 10 s")
+    assert t.kind is TripKind.PRICE_JUMP and breaker.state is OPEN
+    assert breaker.record_anomaly(TripKind.PRICE_JUMP, "again") is None
+    clock.advance(60)
+    assert breaker.poll().new is HALF
