@@ -73,9 +73,9 @@ async def test_private_route_and_unknown_key_refused(sandbox: SandboxExchange) -
 
 
 @pytest.mark.parametrize(
-    "path", ["/ws/btcusdt@bookTicker", "/public/stream?streams=btcusdt@bookTicker"]
+    "path", ["/reference/ws/btcusdt@bookTicker", "/reference/stream?streams=btcusdt@bookTicker"]
 )
-async def test_market_stream_routes_ticks_to_engine_mark(sandbox: SandboxExchange, path) -> None:
+async def test_reference_stream_routes_ticks_to_engine_mark(sandbox: SandboxExchange, path) -> None:
     async with connect(f"{sandbox.ws_url}{path}") as ws:
         async with asyncio.timeout(2):
             message = json.loads(await ws.recv())
