@@ -66,7 +66,7 @@ class MarketFeed:
         self.engine = engine
         self.clock_ms = clock_ms
         self.symbols = tuple(engine.grids)
-        self.hub = StreamHub(self._canonical, name="market")
+        self.hub = StreamHub(self._canonical, name="market", on_first=self._first_subscriber)
         self._streams: dict[str, Stream] = {}
         self._dirty: dict[str, None] = {}
         self._scheduled = False
@@ -85,6 +85,14 @@ class MarketFeed:
         name, stream = parsed
         self._streams[name] = stream
         return name
+
+    def _first_subscriber(self, name: str) -> None:
+        """A diff-depth stream's baseline is the book when someone starts listening."""
+        stream = self._streams.get(name)
+        if stream is not None and stream.kind == "depth" and stream.symbol is not None:
+            book = self.engine.books[stream.symbol]
+            bids, asks = self._levels(stream.symbol, BUY), self._levels(stream.symbol, SELL)
+            self._depth[name] = (book.update_id, bids, asks)
 
     async def handle(
         self, websocket: WebSocket, path_streams: list[str] | None, combined: bool
@@ -191,7 +199,7 @@ class MarketFeed:
             return
         bids, asks = self._levels(symbol, BUY), self._levels(symbol, SELL)
         self._depth[name] = (u, bids, asks)
-        if state is None:  # the baseline: events follow from the next change on
+        if state is None:  # no baseline yet: events follow from the next change on
             return
         last_u, old_bids, old_asks = state
         b = sorted(level_changes(old_bids, bids), reverse=True)

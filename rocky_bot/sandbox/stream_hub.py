@@ -109,9 +109,15 @@ class _Connection:
 class StreamHub:
     """Every websocket of one stream family; `publish()` never blocks."""
 
-    def __init__(self, canonical: Callable[[str], str | None], name: str = "market") -> None:
+    def __init__(
+        self,
+        canonical: Callable[[str], str | None],
+        name: str = "market",
+        on_first: Callable[[str], None] | None = None,
+    ) -> None:
         self._canonical = canonical
         self._name = name
+        self._on_first = on_first  # told when a stream gets its first subscriber
         self._connections: set[_Connection] = set()
         self._subscribers: dict[str, set[_Connection]] = {}
         self.refuse_new = False
@@ -253,7 +259,12 @@ class StreamHub:
 
     def _subscribe(self, connection: _Connection, name: str) -> None:
         connection.streams[name] = None
-        self._subscribers.setdefault(name, set()).add(connection)
+        subscribers = self._subscribers.get(name)
+        if subscribers is None:
+            subscribers = self._subscribers[name] = set()
+            if self._on_first is not None:
+                self._on_first(name)
+        subscribers.add(connection)
 
     def _unsubscribe(self, connection: _Connection, name: str) -> None:
         connection.streams.pop(name, None)
