@@ -85,7 +85,9 @@ def look_at_page(url: str, profile: Path, screenshot: Path, timeout_s: float = 2
             )  # fmt: skip
 
         WebDriverWait(driver, timeout_s, poll_frequency=0.2).until(shown)
-        time.sleep(0.3)  # one more frame so the screenshot shows the charts drawn
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(1600, height + 160)  # the whole page, browser frame included
+        time.sleep(0.5)  # a frame or two so the screenshot shows the charts redrawn
         driver.save_screenshot(str(screenshot))
         seen = driver.execute_script(READ_PAGE)  # one read: the page re-renders constantly
         seen["screenshot_bytes"] = screenshot.stat().st_size

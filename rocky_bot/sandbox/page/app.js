@@ -4,8 +4,8 @@
 // /market. A dropped socket reconnects after a second and reloads the history.
 "use strict";
 
-const BOOK_LEVELS = 12;
-const TAPE_ROWS = 28;
+const BOOK_LEVELS = 10;
+const TAPE_ROWS = 22;
 const CANDLES = 90;
 const App = {
   symbols: {}, symbol: null, sockets: [], state: null, drawPending: false,

@@ -51,12 +51,14 @@ function drawDepth(canvas, bids, asks, pricePrecision) {
     ctx.beginPath(); ctx.moveTo(pad.l, y(q)); ctx.lineTo(width - pad.r, y(q)); ctx.stroke();
     ctx.fillText(q.toFixed(q < 1 ? 3 : 1), width - pad.r + 4, y(q) + 4);
   }
-  const bpsStep = niceStep((reach / mid) * 10000, 3);
-  for (let k = -3; k <= 3; k++) {
+  const bpsStep = niceStep((reach / mid) * 10000, 1.5);  // a few labels, never crowded
+  for (let k = -2; k <= 2; k++) {
     const p = mid + (k * bpsStep * mid) / 10000;
     if (p < mid - reach || p > mid + reach) continue;
     const label = k === 0 ? mid.toFixed(pricePrecision) : (k > 0 ? "+" : "") + k * bpsStep + " bps";
-    ctx.fillText(label, x(p) - ctx.measureText(label).width / 2, height - 6);
+    const left = x(p) - ctx.measureText(label).width / 2;
+    if (left < 0 || left + ctx.measureText(label).width > width - pad.r) continue;
+    ctx.fillText(label, left, height - 6);
   }
   const side = (points, stroke, fill, dir) => {
     ctx.beginPath();
