@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tick-rate", type=float, default=20.0, help="bookTicker messages/s per symbol")
     p.add_argument("--replay", default=None, help="replay a recorded bookTicker file instead")
     p.add_argument("--seed", type=int, default=None, help="seed the synthetic price path")
+    p.add_argument(
+        "--fleet-status-url", default=None,
+        help="with --no-fleet: a daemon's /status URL for the page's fleet panel",
+    )  # fmt: skip
     p.set_defaults(func=_lazy("rocky_bot.demo", "cmd_sandbox"))
 
     p = sub.add_parser("mint", help="create the 30 funnel accounts (or --top-up their wallets)")

@@ -29,14 +29,10 @@ from rocky_bot.settings import Settings
 
 
 def sandbox_settings(exchange: SandboxExchange, keys_path, **overrides) -> Settings:
-    streams = "/".join(f"{s.lower()}@bookTicker" for s in ("BTCUSDT", "ETHUSDT"))
+    """The daemon follows the sandbox's reference price, its stand-in for Binance's feed."""
     from rocky_bot.cli import load_settings
 
-    return load_settings(
-        keys_path=keys_path,
-        feed_url=f"{exchange.ws_url}/public/stream?streams={streams}",
-        **overrides,
-    )
+    return load_settings(keys_path=keys_path, feed_url=exchange.reference_url(), **overrides)
 
 
 async def run_sandbox(args: argparse.Namespace) -> int:
@@ -53,6 +49,7 @@ async def run_sandbox(args: argparse.Namespace) -> int:
             msgs_per_s=args.tick_rate,
             replay_path=args.replay,
             seed=args.seed,
+            fleet_status_url=args.fleet_status_url,
         )
     )
     try:
@@ -60,7 +57,9 @@ async def run_sandbox(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise ConfigError(f"sandbox: cannot listen on {args.host}:{args.port}: {exc}") from None
     print(f"sandbox exchange  {exchange.base_url}  (REST /fapi/..., onboarding /admin/v1/...)")
-    print(f"market data       {exchange.ws_url}/public/stream?streams=btcusdt@bookTicker/...")
+    print(f"the page          {exchange.base_url}/")
+    print(f"market data       {exchange.ws_url}/market/stream?streams=btcusdt@depth20/...")
+    print(f"reference price   {exchange.reference_url()}  (the daemon's feed)")
     print(f"admin token       {exchange.admin_token}")
     timer = None
     if args.duration:
@@ -86,6 +85,8 @@ async def run_sandbox(args: argparse.Namespace) -> int:
             [daemon, asyncio.ensure_future(fleet.ready.wait())], return_when=asyncio.FIRST_COMPLETED
         )
         print(f"status            {fleet.status_url}/status   (rocky-bot status --url ...)")
+        if fleet.status_url:
+            exchange.set_fleet_status_url(fleet.status_url)  # the page's fleet panel
         result = await daemon
         view.cancel()
         await asyncio.gather(view, return_exceptions=True)

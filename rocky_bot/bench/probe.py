@@ -14,7 +14,8 @@ and knows nothing of the bench:
 - every HTTP request (time, method, path, whether it named a symbol) through the fault-hook seam;
 - every user data event the engine emits (order accepted / amended / traded / cancelled, and
   the position after each fill), by teeing the engine's event sink;
-- every published tick (time, mid), by wrapping the market streams' `publish`;
+- every published tick (time, mid), by wrapping the reference feed's `publish` (the price the
+  fleet follows);
 - a 1-s sample of mids, top of book, every account's open orders and positions.
 
 The analysis (bands, latencies, uptime) happens afterwards in the bench process (`bench_report`).
@@ -118,13 +119,13 @@ def attach(exchange: SandboxExchange, recorder: Recorder) -> None:
     """Tap an (unstarted) sandbox: requests, order events and ticks flow into `recorder`."""
     exchange.faults = _RecordingHooks(recorder)
     exchange.engine.sink = _TeeSink(exchange.engine.sink, recorder)
-    publish = exchange.market.publish
+    publish = exchange.reference.publish
 
     def recorded_publish(tick: Tick) -> None:
         recorder.tick(tick)
         publish(tick)
 
-    exchange.market.publish = recorded_publish  # type: ignore[method-assign]
+    exchange.reference.publish = recorded_publish  # type: ignore[method-assign]
 
 
 def sample(exchange: SandboxExchange) -> dict[str, Any]:

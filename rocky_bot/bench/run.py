@@ -151,7 +151,7 @@ async def run_bench(cfg: BenchConfig, workdir: Path) -> dict[str, Any]:
         streams = "/".join(f"{s.lower()}@bookTicker" for s in ("BTCUSDT", "ETHUSDT"))
         env = {
             "ROCKY_KEYS_PATH": str(keys_path),
-            "ROCKY_FEED_URL": f"{ws_url}/public/stream?streams={streams}",
+            "ROCKY_FEED_URL": f"{ws_url}/reference/stream?streams={streams}",  # reference price
             "ROCKY_METRICS_HOST": "127.0.0.1",
             "ROCKY_METRICS_PORT": "0",
             "ROCKY_LOG_FORMAT": "json",

@@ -1,15 +1,17 @@
-"""The sandbox exchange assembled: engine + REST + websockets + price driver on one port.
+"""The sandbox exchange assembled: engine + REST + websockets + price driver + page on one port.
 
     exchange = SandboxExchange(SandboxConfig(port=0, seed=1))
     await exchange.start()          # uvicorn in *this* event loop; real port in base_url
-    ...                             # exchange.engine / .prices / .market / .users for direct use
+    ...                             # exchange.engine / .prices / .market / .reference / .users
     await exchange.stop()           # idempotent
 
+Two kinds of market data leave it. The venue's own (`exchange.market`: its order book and
+trades, at `/public`, `/market`, `/ws`, `/stream`) and the reference price (`exchange.reference`:
+the price driver's bookTicker at `/reference/...`, standing in for the Binance feed the daemon
+follows). `reference_url` is what a daemon's feed URL points at. Paths are in ws_routes.py.
+
 The embedding process owns the signals: uvicorn's own SIGINT/SIGTERM capture is switched off so
-`rocky-bot sandbox` (and tests) decide when to stop. Websocket routing: `/ws/<listenKey>` and
-`/private/ws?listenKey=` are the user data stream; every other `/ws/...`, `/stream`,
-`/public/...` and `/market/...` path is the market data stream (stream names contain '@',
-listenKeys never do).
+`rocky-bot sandbox` (and tests) decide when to stop.
 """
 
 from __future__ import annotations
@@ -26,15 +28,25 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, WebSocketRoute
-from starlette.websockets import WebSocket
+from starlette.routing import BaseRoute
 
-from rocky_bot.sandbox import admin, faults, rest_account, rest_public, rest_trade, userdata
+from rocky_bot.sandbox import (
+    admin,
+    faults,
+    page,
+    rest_account,
+    rest_charts,
+    rest_public,
+    rest_trade,
+    userdata,
+    ws_routes,
+)  # fmt: skip
 from rocky_bot.sandbox.config import SandboxConfig
 from rocky_bot.sandbox.engine import Engine, wall_clock_ms
 from rocky_bot.sandbox.errors import SandboxError
-from rocky_bot.sandbox.market import MarketStreams
+from rocky_bot.sandbox.market_feed import MarketFeed
 from rocky_bot.sandbox.prices import PriceDriver, Tick
+from rocky_bot.sandbox.reference import ReferenceFeed
 from rocky_bot.sandbox.rest_gateway import FaultHooks, FaultMiddleware, Gateway, error_response
 from rocky_bot.sandbox.signing import KeyStore
 
@@ -82,7 +94,9 @@ class SandboxExchange:
             clock_ms=clock_ms,
             faults=lambda: self.faults,
         )
-        self.market = MarketStreams()
+        self.reference = ReferenceFeed()
+        self.market = MarketFeed(self.engine, clock_ms)
+        self.fleet = page.FleetStatus(config.fleet_status_url)
         self.prices = PriceDriver(
             {s.symbol: s.start_price for s in config.symbols},
             {s.symbol: s.tick_size for s in config.symbols},
@@ -129,6 +143,7 @@ class SandboxExchange:
         self.ws_url = f"ws://{self.config.host}:{port}"
         self._tasks = [
             asyncio.create_task(self.prices.run(), name="sandbox_prices"),
+            asyncio.create_task(self.market.run(), name="sandbox_market"),
             asyncio.create_task(self._housekeeping(), name="sandbox_housekeeping"),
         ]
         log.info("sandbox_started", base_url=self.base_url, symbols=list(self.engine.grids))
@@ -154,10 +169,19 @@ class SandboxExchange:
             await asyncio.gather(self._serve_task, return_exceptions=True)
         log.info("sandbox_stopped", base_url=self.base_url)
 
+    def reference_url(self, symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")) -> str:
+        """The reference price as a combined stream: what a daemon's feed URL points at."""
+        streams = "/".join(f"{s.lower()}@bookTicker" for s in symbols)
+        return f"{self.ws_url}/reference/stream?streams={streams}"
+
+    def set_fleet_status_url(self, url: str | None) -> None:
+        """Where the page's fleet panel reads the daemon's /status (None: no fleet)."""
+        self.fleet = page.FleetStatus(url)
+
     def _on_tick(self, tick: Tick) -> None:
         self.engine.set_mark(tick.symbol, tick.mid)
         if not self.faults.replace_tick(tick):
-            self.market.publish(tick)
+            self.reference.publish(tick)
 
     # -- the "exchange down" fault ----------------------------------------------------------
     async def refuse_connections(self) -> None:
@@ -205,45 +229,17 @@ class SandboxExchange:
     # -- routing ------------------------------------------------------------------------
     def _routes(self) -> list[BaseRoute]:
         gw = self.gateway
-        http: list[BaseRoute] = [
+        return [
             *rest_public.routes(gw, self.engine, self.config),
+            *rest_charts.routes(gw, self.engine),
             *rest_trade.routes(gw, self.engine),
             *rest_account.routes(gw, self.engine),
             *userdata.routes(gw, self.users),
             *admin.routes(self.engine, self.keys, self.admin_token),
             *admin.fault_routes(self.fault_injector, self.admin_token),
+            *page.routes(lambda: self.fleet),
+            *ws_routes.routes(self.users, self.reference.handle, self.market.handle),
         ]
-        ws: list[BaseRoute] = [
-            WebSocketRoute("/ws", self._raw_market),
-            WebSocketRoute("/ws/{rest:path}", self._ws_path),
-            WebSocketRoute("/private/ws", self._private),
-            WebSocketRoute("/private/ws/{rest:path}", self._private),
-        ]
-        for prefix in ("", "/public", "/market"):
-            ws.append(WebSocketRoute(f"{prefix}/stream", self._combined_market))
-            if prefix:
-                ws.append(WebSocketRoute(f"{prefix}/ws", self._raw_market))
-                ws.append(WebSocketRoute(f"{prefix}/ws/{{rest:path}}", self._raw_market))
-        return http + ws
-
-    async def _ws_path(self, websocket: WebSocket) -> None:
-        rest: str = websocket.path_params["rest"]
-        if "@" not in rest and "/" not in rest and len(rest) == userdata.LISTEN_KEY_LENGTH:
-            await self.users.handle(websocket, rest, websocket.query_params.get("events"))
-        else:
-            await self._raw_market(websocket)
-
-    async def _private(self, websocket: WebSocket) -> None:
-        key = websocket.path_params.get("rest") or websocket.query_params.get("listenKey") or ""
-        await self.users.handle(websocket, key, websocket.query_params.get("events"))
-
-    async def _raw_market(self, websocket: WebSocket) -> None:
-        rest = websocket.path_params.get("rest")
-        await self.market.handle(websocket, rest.split("/") if rest else None, False)
-
-    async def _combined_market(self, websocket: WebSocket) -> None:
-        streams = websocket.query_params.get("streams")
-        await self.market.handle(websocket, streams.split("/") if streams else None, True)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -15,6 +15,9 @@ from decimal import Decimal
 class SymbolSpec:
     """One perpetual contract: its grid (tick/step), filters and where its synthetic mid starts.
 
+    Price protection is Binance's BTCUSDT: PERCENT_PRICE 1.05 / 0.95 around the mark and a 5 %
+    `marketTakeBound`; the fleet's takers cross 50 bps past mid, far inside both.
+
     `price_precision` / `quantity_precision` are Binance's `pricePrecision`/`quantityPrecision`:
     the most decimals a request may carry (-1111 beyond), and the decimals responses are formatted
     with. Like Binance's BTCUSDT (tick 0.10, pricePrecision 2) they may exceed the tick's decimals,
@@ -33,6 +36,11 @@ class SymbolSpec:
     max_qty: Decimal = Decimal("1000")
     max_price: Decimal = Decimal("4529764")
     min_price: Decimal | None = None  # None → one tick
+    # PERCENT_PRICE: a BUY may not be priced above mark × up, a SELL not below mark × down
+    multiplier_up: Decimal = Decimal("1.0500")
+    multiplier_down: Decimal = Decimal("0.9500")
+    # how far from the mark a MARKET order may trade before its remainder expires
+    market_take_bound: Decimal = Decimal("0.05")
 
 
 BTCUSDT = SymbolSpec(
@@ -83,6 +91,7 @@ class SandboxConfig:
     recv_window_default: int = 5000
     seed: int | None = None
     countdown_poll_ms: int = 100
+    fleet_status_url: str | None = None  # the daemon's /status, for the page's fleet panel
 
     def symbol(self, name: str) -> SymbolSpec:
         for spec in self.symbols:

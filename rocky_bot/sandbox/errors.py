@@ -51,7 +51,23 @@ QTY_NOT_POSITIVE = (-4003, "Quantity less than or equal to zero.")
 QTY_TOO_BIG = (-4005, "Quantity greater than max quantity.")
 QTY_TOO_SMALL = (-4004, "Quantity less than min quantity.")
 PRICE_NOT_POSITIVE = (-4001, "Price less than 0.")
-PRICE_TOO_HIGH = (-4016, "Price higher than max price.")
+PRICE_TOO_HIGH = (-4002, "Price greater than max price.")
+PRICE_TOO_LOW = (-4013, "Price less than min price.")
+ABOVE_MULTIPLIER_UP = (-4016, "Price is higher than mark price multiplier cap.")
+BELOW_MULTIPLIER_DOWN = (-4024, "Price is lower than mark price multiplier floor.")
+MARKET_REJECTED = (
+    -4131,
+    "The counterparty's best price does not meet the PERCENT_PRICE filter limit",
+)
+CONDITIONAL_TYPE = (
+    -4120,
+    "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.",
+)
+BAD_STP_MODE = (-5039, "Invalid self trade prevention mode")
+NO_NEED_MARGIN_TYPE = (-4046, "No need to change margin type.")
+NO_NEED_POSITION_SIDE = (-4059, "No need to change position side.")
+UNSUPPORTED = (-1020, "This operation is not supported.")
+BAD_INTERVAL = (-1120, "Invalid interval.")
 DUPLICATE_CLIENT_ID = (-4116, "ClientOrderId is duplicated.")
 BAD_CLIENT_ID = (-4015, "Client order id is not valid.")
 FOK_REJECTED = (

@@ -80,7 +80,7 @@ def order_trade_update(
             "pP": False,
             "si": 0,
             "ss": 0,
-            "V": "NONE",
+            "V": order.stp,
             "pm": "NONE",
             "gtd": 0,
         },
@@ -134,4 +134,14 @@ def balance_update(wallet: int, delta: int, now_ms: int, *, asset: str) -> dict[
             "B": [{"a": asset, "wb": balance, "cw": balance, "bc": fmt_money(delta)}],
             "P": [],
         },
+    }
+
+
+def account_config_update(symbol: str, leverage: int, now_ms: int) -> dict[str, Any]:
+    """ACCOUNT_CONFIG_UPDATE: a symbol's leverage changed (what Binance pushes on POST leverage)."""
+    return {
+        "e": "ACCOUNT_CONFIG_UPDATE",
+        "E": now_ms,
+        "T": now_ms,
+        "ac": {"s": symbol, "l": leverage},
     }

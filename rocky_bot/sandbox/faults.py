@@ -20,10 +20,11 @@ REST faults (every reply of every signed or public endpoint):
   reject_margin     -2019 on every new order
   unsupported       capabilities the exchange pretends to lack: modify (PUT order → 405),
                     countdown, user_stream (404), ioc (-1115 on timeInForce=IOC)
-Market faults: feed_freeze (sockets open, no ticks), feed_drop (every market socket closed,
-new ones refused), feed_garbage_rate (share of ticks replaced by bad frames), price_jump_pct
-(one step of every mid, an action rather than a state). `down_s`: refuse every connection —
-listener closed, open connections cut — for that many seconds.
+Feed faults act on the reference price (`/reference/...`, the stand-in for Binance's public feed
+the daemon follows): feed_freeze (sockets open, no ticks), feed_drop (every reference socket
+closed, new ones refused), feed_garbage_rate (share of ticks replaced by bad frames),
+price_jump_pct (one step of every mid, an action rather than a state). `down_s`: refuse every
+connection — listener closed, open connections cut — for that many seconds.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ from rocky_bot.sandbox import fault_replies as replies
 from rocky_bot.sandbox.config import SandboxConfig
 from rocky_bot.sandbox.errors import SandboxError
 from rocky_bot.sandbox.fault_spec import ActiveFaults, FaultUpdate
-from rocky_bot.sandbox.market import MarketStreams
 from rocky_bot.sandbox.prices import PriceDriver, Tick
+from rocky_bot.sandbox.reference import ReferenceFeed
 from rocky_bot.sandbox.rest_gateway import FaultHooks
 
 log = structlog.get_logger()
@@ -56,7 +57,7 @@ class FaultTarget(Protocol):
 
     config: SandboxConfig
     prices: PriceDriver
-    market: MarketStreams
+    reference: ReferenceFeed
 
     def clock_ms(self) -> int: ...
 
@@ -90,12 +91,12 @@ class FaultInjector(FaultHooks):
             setattr(self.active, name, value)
         if self._release.is_set():
             self._release = asyncio.Event()
-        prices, market = self._exchange.prices, self._exchange.market
+        prices, reference = self._exchange.prices, self._exchange.reference
         prices.frozen = self.active.feed_freeze
-        market.refuse_new = self.active.feed_drop
+        reference.refuse_new = self.active.feed_drop
         if self.active.feed_drop and not was["feed_drop"]:
             self.injected["feed_drop"] += 1
-            await market.drop_all()
+            await reference.drop_all()
         if self.active.feed_freeze and not was["feed_freeze"]:
             self.injected["feed_freeze"] += 1
         if jump is not None:
@@ -111,7 +112,7 @@ class FaultInjector(FaultHooks):
         self.active = ActiveFaults()
         self._release.set()
         self._exchange.prices.frozen = False
-        self._exchange.market.refuse_new = False
+        self._exchange.reference.refuse_new = False
         await self._cancel_timers()
         if self._down_until is not None:
             await self._come_up()
@@ -176,7 +177,7 @@ class FaultInjector(FaultHooks):
         kind = self._rng.choice(replies.GARBAGE_KINDS)
         self.injected[f"feed_garbage:{kind}"] += 1
         frame = replies.garbage_frame(kind, t.symbol, f"{t.bid:f}", f"{t.ask:f}")
-        self._exchange.market.publish_raw(t.symbol, frame)
+        self._exchange.reference.publish_raw(t.symbol, frame)
         return True
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:

@@ -66,6 +66,9 @@ class Grid:
     min_price_ticks: int
     max_price_ticks: int
     min_notional_money: int
+    up: tuple[int, int]  # PERCENT_PRICE multipliers and marketTakeBound as exact fractions
+    down: tuple[int, int]
+    take_bound: tuple[int, int]
 
     @classmethod
     def of(cls, spec: SymbolSpec) -> Grid:
@@ -88,6 +91,9 @@ class Grid:
             min_price_ticks=_units(min_price, pp) // tick_units,
             max_price_ticks=_units(spec.max_price, pp) // tick_units,
             min_notional_money=to_money(spec.min_notional),
+            up=spec.multiplier_up.as_integer_ratio(),
+            down=spec.multiplier_down.as_integer_ratio(),
+            take_bound=spec.market_take_bound.as_integer_ratio(),
         )
 
     @property
@@ -107,7 +113,7 @@ class Grid:
         if ticks > self.max_price_ticks:
             raise errors.rejected(errors.PRICE_TOO_HIGH)
         if ticks < self.min_price_ticks:
-            raise errors.rejected(errors.PRICE_NOT_POSITIVE)
+            raise errors.rejected(errors.PRICE_TOO_LOW)
         return ticks
 
     def qty_steps(self, qty: Decimal) -> int:

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from rocky_bot.sandbox.grid import Grid, money_decimal
-from rocky_bot.sandbox.orders import Fill, Order
+from rocky_bot.sandbox.orders import Fill, Income, Order
 
 CLOSED_HISTORY = 1000  # closed orders kept per account (query by id after the fact)
 FILL_HISTORY = 1000  # fills kept per account and symbol (userTrades' max limit)
+INCOME_HISTORY = 1000  # income lines kept per account (GET /income's max limit)
 MAINT_MARGIN_RATE = (4, 1000)  # 0.4 %: Binance's first BTCUSDT bracket
 
 
@@ -106,6 +107,7 @@ class Account:
         "closed_by_client",
         "fills",
         "holdings",
+        "incomes",
         "name",
         "open_by_client",
         "wallet",
@@ -119,6 +121,7 @@ class Account:
         self.closed: OrderedDict[int, Order] = OrderedDict()
         self.closed_by_client: dict[tuple[str, str], int] = {}
         self.fills: dict[str, deque[Fill]] = {s: deque(maxlen=FILL_HISTORY) for s in symbols}
+        self.incomes: deque[Income] = deque(maxlen=INCOME_HISTORY)
 
     def available(self, marks: dict[str, int]) -> int:
         """Cross margin: wallet + unrealized PnL − initial margin of positions and orders."""

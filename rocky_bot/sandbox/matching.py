@@ -2,6 +2,10 @@
 
 Split from `engine.py` (which validates and answers) so each stays readable; `Engine` inherits
 these helpers and provides the state they work on.
+
+A reduce-only order reserves no initial margin (it can only shrink a position), so it adds
+nothing to its holding's open-order sums. Each fill books a COMMISSION and, when the position
+shrank, a REALIZED_PNL line in the account's income history.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from rocky_bot.sandbox.book import Book
 from rocky_bot.sandbox.events import EventSink, account_update, order_trade_update
 from rocky_bot.sandbox.grid import Grid
 from rocky_bot.sandbox.ledger import Account, round_div
-from rocky_bot.sandbox.orders import BUY, SIDE_NAME, Fill, Order, Trade
+from rocky_bot.sandbox.orders import BUY, SIDE_NAME, Fill, Income, Order, Trade
 from rocky_bot.sandbox.tape import Tape
 
 
@@ -30,17 +34,40 @@ class Matcher:
     clock_ms: Callable[[], int]
     sink: EventSink
     _next_trade_id: dict[str, int]
+    _next_tran_id: int
 
-    def _match(self, taker: Order, limit: int | None) -> None:
-        """Trade `taker` against the opposite side, best price first, oldest first."""
+    def _income(
+        self,
+        acct: Account,
+        symbol: str,
+        kind: str,
+        money: int,
+        now: int,
+        trade_id: int | None = None,
+    ) -> None:
+        acct.incomes.append(Income(symbol, kind, money, now, self._next_tran_id, trade_id))
+        self._next_tran_id += 1
+
+    def _match(self, taker: Order, limit: int | None) -> bool:
+        """Trade `taker` against the opposite side, best price first, oldest first.
+
+        True when self-trade prevention expired the taker (its remainder must not rest).
+        """
         book = self.books[taker.symbol]
         opposite = -taker.side
         taker_holding = self.accounts[taker.account].holdings[taker.symbol]
         while taker.filled < taker.qty:
             level = book.best(opposite)
             if level is None or (limit is not None and (level.price - limit) * taker.side > 0):
-                return
+                return False
             maker = level.first()
+            if maker.account == taker.account and taker.stp != "NONE":
+                if taker.stp in ("EXPIRE_MAKER", "EXPIRE_BOTH"):
+                    self._unrest(maker)
+                    self._finish(maker, "EXPIRED_IN_MATCH")
+                if taker.stp in ("EXPIRE_TAKER", "EXPIRE_BOTH"):
+                    return True
+                continue
             steps = min(taker.qty - taker.filled, maker.qty - maker.filled)
             if maker.reduce_only:
                 room = self.accounts[maker.account].holdings[maker.symbol].reducible(maker.side)
@@ -52,8 +79,9 @@ class Matcher:
             if taker.reduce_only:
                 steps = min(steps, taker_holding.reducible(taker.side))
                 if steps == 0:
-                    return
+                    return False
             self._trade(maker, taker, level.price, steps)
+        return False
 
     def _trade(self, maker: Order, taker: Order, ticks: int, steps: int) -> None:
         symbol = maker.symbol
@@ -66,11 +94,12 @@ class Matcher:
 
         self.books[symbol].filled(maker, steps)
         maker_holding = self.accounts[maker.account].holdings[symbol]
+        released = min(money, maker.margin)  # 0 for a reduce-only maker: it reserved nothing
         if maker.side == BUY:
-            maker_holding.buy_open -= money
+            maker_holding.buy_open -= released
         else:
-            maker_holding.sell_open -= money
-        maker.margin -= money
+            maker_holding.sell_open -= released
+        maker.margin -= released
 
         for order, (num, den), is_maker in (
             (maker, self.maker_fee, True),
@@ -85,6 +114,9 @@ class Matcher:
             realized = holding.apply_fill(order.side, steps, money_per_step)
             fee = round_div(money * num, den)
             acct.wallet += realized - fee
+            if realized:
+                self._income(acct, symbol, "REALIZED_PNL", realized, now, trade_id)
+            self._income(acct, symbol, "COMMISSION", -fee, now, trade_id)
             holding.update_ms = now
             acct.fills[symbol].append(
                 Fill(grid, trade_id, order.order_id, SIDE_NAME[order.side], ticks, steps,
@@ -108,13 +140,16 @@ class Matcher:
                                    asset=self.asset),
                 )  # fmt: skip
         self.tapes[symbol].record(
-            Trade(trade_id, ticks, steps, money, now, buyer_maker=maker.side == BUY)
+            Trade(trade_id, ticks, steps, money, now, buyer_maker=maker.side == BUY),
+            taker.order_id,
         )
 
-    def _settle(self, order: Order, may_rest: bool) -> None:
+    def _settle(self, order: Order, may_rest: bool, stp_expired: bool = False) -> None:
         """After matching: rest the remainder, expire it, or file the order as filled."""
         if not order.remaining:
             self.accounts[order.account].remember_closed(order)
+        elif stp_expired:
+            self._finish(order, "EXPIRED_IN_MATCH")
         elif may_rest:
             self._rest(order)
         else:
@@ -126,7 +161,9 @@ class Matcher:
         self.books[order.symbol].add(order)
         holding.orders[order.order_id] = order
         acct.open_by_client[order.client_id] = order
-        order.margin = order.remaining * order.price * self.grids[order.symbol].money_per_tick_step
+        if not order.reduce_only:
+            mpts = self.grids[order.symbol].money_per_tick_step
+            order.margin = order.remaining * order.price * mpts
         if order.side == BUY:
             holding.buy_open += order.margin
         else:
@@ -150,11 +187,11 @@ class Matcher:
             del acct.open_by_client[order.client_id]
 
     def _finish(self, order: Order, status: str) -> None:
-        """Close an order that is out of the book (CANCELED / EXPIRED) and tell its owner."""
+        """Close an order that is out of the book (CANCELED / EXPIRED[_IN_MATCH]) and say so."""
         order.status = status
         order.update_ms = self.clock_ms()
         self.accounts[order.account].remember_closed(order)
-        self._emit_order(order, status)
+        self._emit_order(order, "EXPIRED" if status == "EXPIRED_IN_MATCH" else status)
 
     def _emit_order(self, order: Order, exec_type: str) -> None:
         if self.sink.wants(order.account):

@@ -18,6 +18,9 @@ SIDE_NAME = {BUY: "BUY", SELL: "SELL"}
 SIDE_OF = {"BUY": BUY, "SELL": SELL}
 
 LIVE = frozenset({"NEW", "PARTIALLY_FILLED"})
+#: selfTradePreventionMode: what happens when an account's order would trade with its own.
+#: The taker's mode decides (Binance's rule); NONE lets the trade happen.
+STP_MODES = frozenset({"NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,7 @@ class OrderRequest:
     time_in_force: str | None = None  # LIMIT: GTC | IOC | FOK | GTX (default GTC)
     reduce_only: bool = False
     client_order_id: str | None = None
+    stp_mode: str = "NONE"
 
 
 @dataclass(slots=True, eq=False)
@@ -54,6 +58,7 @@ class Order:
     filled_money: int = 0  # Σ fill price × qty, money units
     status: str = "NEW"
     margin: int = 0  # this order's notional inside its holding's open-order sums (money)
+    stp: str = "NONE"
 
     @property
     def remaining(self) -> int:
@@ -75,6 +80,7 @@ class Order:
             reduce_only=self.reduce_only,
             time_ms=self.time_ms,
             update_time_ms=self.update_ms,
+            stp_mode=self.stp,
         )
 
 
@@ -96,6 +102,7 @@ class OrderView:
     reduce_only: bool
     time_ms: int
     update_time_ms: int
+    stp_mode: str = "NONE"
 
     @property
     def symbol(self) -> str:
@@ -169,3 +176,15 @@ class Trade:
     quote_money: int
     time_ms: int
     buyer_maker: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Income:
+    """One line of an account's income history (GET /fapi/v1/income), in money units."""
+
+    symbol: str  # "" for a transfer
+    kind: str  # REALIZED_PNL | COMMISSION | TRANSFER
+    money: int
+    time_ms: int
+    tran_id: int
+    trade_id: int | None = None

@@ -1,9 +1,10 @@
 """The sandbox's price source: a synthetic (or replayed) best bid/ask per symbol.
 
-The sandbox stands in for Binance's price feed, so something has to move the mid. By default
+The sandbox stands in for Binance's price feed (the reference price, reference.py), so something
+has to move the mid; the mid is also the venue's mark and index price. By default
 that is a geometric Brownian motion per symbol; alternatively a recorded bookTicker file is
 replayed. Either way one task drives every symbol and hands each `Tick` to `on_tick`
-synchronously (the app feeds it to the engine's mark price and to `MarketStreams.publish`).
+synchronously (the app feeds it to the engine's mark price and to `ReferenceFeed.publish`).
 
 Synthetic mode
     mid(t+dt) = mid(t) · exp(σ·√dt·Z − σ²·dt/2), Z ~ N(0,1) from `random.Random(seed)`, with
@@ -13,16 +14,11 @@ Synthetic mode
     an exact Decimal on the half-tick grid. Quantities are random (0.001–9.999, 3 decimals) from
     a second generator, so the mid path for a seed never depends on how many ticks were emitted.
 
-Replay mode (`replay_path`)
-    A text file of JSON lines, each a Binance bookTicker payload
-    `{"e":"bookTicker","u":1,"E":1700000000000,"T":...,"s":"BTCUSDT","b":"95000.1","B":"1.2",
-    "a":"95000.2","A":"0.5"}` or a combined-stream wrapper `{"stream":"btcusdt@bookTicker",
-    "data":{...}}` of one (the shape a recorder naturally writes). Blank lines and lines starting
-    with `#` are skipped; symbols not in `starts` are ignored. Lines are replayed at the recorded
-    pace (gaps between consecutive "E" values; a line without "E" follows 1/msgs_per_s after the
-    previous one), and the file loops, with 1/msgs_per_s between its last and first line.
-    Emitted ticks carry the driver's own clock as event time and its own increasing update id,
-    because consumers check staleness and ordering against those and the recording is old.
+Replay mode (`replay_path`, file format in replay.py)
+    Lines are replayed at the recorded pace and the file loops, with 1/msgs_per_s between its
+    last and first line. Emitted ticks carry the driver's own clock as event time and its own
+    increasing update id, because consumers check staleness and ordering against those and the
+    recording is old.
 
 Pacing
     One task, absolute deadlines `start + k·period` (no accumulated drift). When it wakes late
@@ -40,15 +36,16 @@ Faults
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import structlog
+
+from rocky_bot.sandbox.replay import Recorded, load_recording
 
 log = structlog.get_logger()
 
@@ -259,50 +256,3 @@ class PriceDriver:
 
     def _random_qty(self) -> Decimal:
         return Decimal(self._qty_rng.randint(1, 9999)).scaleb(_QTY_EXP)
-
-
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    """One line of a replay file; `delay_s` is its gap after the previous line."""
-
-    delay_s: float
-    symbol: str
-    bid: Decimal
-    ask: Decimal
-    bid_qty: Decimal
-    ask_qty: Decimal
-
-
-def load_recording(path: str, symbols: set[str], default_gap_s: float) -> list[Recorded]:
-    """Parse a replay file (format in the module docstring); fail fast on a malformed line."""
-    lines: list[Recorded] = []
-    last_e: int | None = None
-    gap = 0.0
-    with open(path, encoding="utf-8") as f:
-        for number, text in enumerate(f, 1):
-            text = text.strip()
-            if not text or text.startswith("#"):
-                continue
-            try:
-                msg = json.loads(text)
-                data = msg.get("data", msg)
-                symbol = str(data["s"])
-                bid, ask = Decimal(str(data["b"])), Decimal(str(data["a"]))
-                bid_qty, ask_qty = Decimal(str(data["B"])), Decimal(str(data["A"]))
-                event_ms = int(data["E"]) if "E" in data else None
-            except (ValueError, KeyError, TypeError, AttributeError, InvalidOperation) as exc:
-                raise ValueError(f"{path}:{number}: not a bookTicker line ({exc!r})") from exc
-            if event_ms is None:
-                gap += default_gap_s if lines else 0.0
-            else:
-                gap += 0.0 if last_e is None else max(0.0, (event_ms - last_e) / 1000)
-                last_e = event_ms
-            if symbol not in symbols:
-                continue  # its gap carries over to the next line we keep
-            if not bid < ask:
-                raise ValueError(f"{path}:{number}: bid {bid} is not below ask {ask}")
-            lines.append(Recorded(gap if lines else 0.0, symbol, bid, ask, bid_qty, ask_qty))
-            gap = 0.0
-    if not lines:
-        raise ValueError(f"{path}: no bookTicker lines for {sorted(symbols)}")
-    return lines

@@ -1,5 +1,12 @@
 """Signed account endpoints: balance and positionRisk (v1/v2/v3), account (v2/v3), leverage,
-leverageBracket, userTrades."""
+leverageBracket, userTrades, commissionRate, symbolConfig, income, and the position and margin
+modes.
+
+The venue has one mode of each: one-way positions (`dualSidePosition` false) on cross margin.
+Asking for the mode it already has answers Binance's "no need to change" (-4059 / -4046, which
+clients such as ccxt treat as success); asking for hedge mode or isolated margin answers -1020,
+"This operation is not supported."
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,9 @@ from starlette.routing import Route
 
 from rocky_bot.sandbox import errors, rest_render
 from rocky_bot.sandbox.engine import Engine
-from rocky_bot.sandbox.rest_gateway import Call, Endpoint, Gateway
+from rocky_bot.sandbox.grid import fmt_money
+from rocky_bot.sandbox.rest_call import Call, Endpoint, bounded
+from rocky_bot.sandbox.rest_gateway import Gateway
 
 SIGNED = "SIGNED"
 MAINT_MARGIN_RATIO = 0.004  # JSON number in Binance's leverageBracket; matches ledger's 0.4 %
@@ -89,6 +98,61 @@ def routes(gw: Gateway, engine: Engine) -> list[Route]:
         fills = fills[:limit] if from_id is not None or start is not None else fills[-limit:]
         return [rest_render.user_trade(f, asset) for f in fills]
 
+    def symbols_of(call: Call) -> list[str]:
+        wanted = call.opt("symbol")
+        return [engine.grid(wanted).symbol] if wanted else list(engine.grids)
+
+    def commission_rate(call: Call) -> dict[str, Any]:
+        return {"symbol": engine.grid(call.req("symbol")).symbol,
+                "makerCommissionRate": f"{engine.maker_fee_rate:f}",
+                "takerCommissionRate": f"{engine.taker_fee_rate:f}"}  # fmt: skip
+
+    def symbol_config(call: Call) -> list[dict[str, Any]]:
+        return [
+            {"symbol": s, "marginType": "CROSSED", "isAutoAddMargin": "false",
+             "leverage": engine.leverage(call.who, s), "maxNotionalValue": rest_render.MAX_NOTIONAL}
+            for s in symbols_of(call)
+        ]  # fmt: skip
+
+    def position_mode(call: Call) -> dict[str, Any]:
+        return {"dualSidePosition": False}
+
+    def set_position_mode(call: Call) -> dict[str, Any]:
+        hedge = call.flag("dualSidePosition") if call.opt("dualSidePosition") else None
+        if hedge is None:
+            raise errors.missing("dualSidePosition")
+        raise errors.rejected(errors.UNSUPPORTED if hedge else errors.NO_NEED_POSITION_SIDE)
+
+    def margin_type(call: Call) -> dict[str, Any]:
+        engine.grid(call.req("symbol"))
+        wanted = call.req("marginType").upper()
+        if wanted not in ("ISOLATED", "CROSSED"):
+            raise errors.invalid_data("marginType")
+        raise errors.rejected(
+            errors.NO_NEED_MARGIN_TYPE if wanted == "CROSSED" else errors.UNSUPPORTED
+        )
+
+    def income(call: Call) -> list[dict[str, Any]]:
+        limit = bounded(call, "limit", 100, 1000)
+        wanted, kind = call.opt("symbol"), call.opt("incomeType")
+        start, end = call.integer("startTime"), call.integer("endTime")
+        if start is None and end is None:
+            start = call.now_ms - 7 * 24 * 3600 * 1000  # Binance: the last 7 days by default
+        rows = [
+            i
+            for i in engine.incomes(call.who)
+            if (wanted is None or i.symbol == wanted)
+            and (kind is None or i.kind == kind)
+            and (start is None or i.time_ms >= start)
+            and (end is None or i.time_ms <= end)
+        ]
+        return [
+            {"symbol": i.symbol, "incomeType": i.kind, "income": fmt_money(i.money),
+             "asset": asset, "info": i.kind, "time": i.time_ms, "tranId": i.tran_id,
+             "tradeId": "" if i.trade_id is None else str(i.trade_id)}
+            for i in rows[:limit]
+        ]  # fmt: skip
+
     return [
         *(gw.route(f"/fapi/v{v}/balance", GET=Endpoint(balance, SIGNED, 5)) for v in (1, 2, 3)),
         *(
@@ -101,4 +165,13 @@ def routes(gw: Gateway, engine: Engine) -> list[Route]:
         gw.route("/fapi/v1/leverage", POST=Endpoint(leverage, SIGNED)),
         gw.route("/fapi/v1/leverageBracket", GET=Endpoint(leverage_bracket, SIGNED)),
         gw.route("/fapi/v1/userTrades", GET=Endpoint(user_trades, SIGNED, 5)),
+        gw.route("/fapi/v1/commissionRate", GET=Endpoint(commission_rate, SIGNED, 20)),
+        gw.route("/fapi/v1/symbolConfig", GET=Endpoint(symbol_config, SIGNED, 5)),
+        gw.route("/fapi/v1/income", GET=Endpoint(income, SIGNED, 30)),
+        gw.route(
+            "/fapi/v1/positionSide/dual",
+            GET=Endpoint(position_mode, SIGNED, 30),
+            POST=Endpoint(set_position_mode, SIGNED),
+        ),
+        gw.route("/fapi/v1/marginType", POST=Endpoint(margin_type, SIGNED)),
     ]

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -31,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rocky_bot.sandbox import errors
 from rocky_bot.sandbox.errors import SandboxError
+from rocky_bot.sandbox.rest_call import Call, Endpoint
 from rocky_bot.sandbox.rest_limits import OrderCounter, WeightMeter
 from rocky_bot.sandbox.signing import KeyStore, signature_matches, signed_payload
 
@@ -91,70 +90,6 @@ def error_response(err: SandboxError, headers: dict[str, str] | None = None) -> 
     return json_response(err.body(), err.http_status, headers)
 
 
-class Call:
-    """One request's merged parameters (query wins over body) and who made it."""
-
-    __slots__ = ("account", "ip", "now_ms", "params")
-
-    def __init__(self, params: dict[str, str], account: str | None, now_ms: int, ip: str) -> None:
-        self.params = params
-        self.account = account
-        self.now_ms = now_ms
-        self.ip = ip
-
-    @property
-    def who(self) -> str:
-        assert self.account is not None, "endpoint declared without authentication"
-        return self.account
-
-    def opt(self, name: str) -> str | None:
-        value = self.params.get(name)
-        return value if value else None
-
-    def req(self, name: str) -> str:
-        value = self.params.get(name)
-        if not value:
-            raise errors.missing(name)
-        return value
-
-    def decimal(self, name: str, required: bool = True) -> Decimal | None:
-        raw = self.req(name) if required else self.opt(name)
-        if raw is None:
-            return None
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            raise errors.illegal(name) from None
-        if not value.is_finite():
-            raise errors.illegal(name)
-        return value
-
-    def integer(self, name: str, default: int | None = None) -> int | None:
-        raw = self.opt(name)
-        if raw is None:
-            return default
-        try:
-            return int(raw)
-        except ValueError:
-            raise errors.illegal(name) from None
-
-    def flag(self, name: str) -> bool:
-        raw = self.opt(name)
-        if raw is None:
-            return False
-        if raw.lower() not in ("true", "false"):
-            raise errors.invalid_data(name)
-        return raw.lower() == "true"
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    handler: Callable[[Call], Any]
-    security: str = "NONE"  # NONE | API_KEY | SIGNED
-    weight: int | Callable[[Call], int] = 1
-    orders: tuple[int, int] = (0, 0)  # counts on the account's 10 s and 1 min order limits
-
-
 class Gateway:
     def __init__(
         self,
@@ -199,17 +134,11 @@ class Gateway:
         headers: dict[str, str] = {}
         try:
             weight = ep.weight(call) if callable(ep.weight) else ep.weight
-            admitted, used, retry = self.weights.admit(ip, weight, now)
-            headers["X-MBX-USED-WEIGHT-1M"] = str(used)
-            if not admitted:
-                headers["Retry-After"] = str(retry)
-                limit = self.weights.limit
-                raise SandboxError(
-                    -1003,
-                    f"Too many requests; current limit is {limit} requests per minute. "
-                    "Please use the websocket for live updates to avoid polling the API.",
-                    429,
-                )
+            verdict = self.weights.admit(ip, weight, now)
+            headers["X-MBX-USED-WEIGHT-1M"] = str(verdict.used)
+            if not verdict.admitted:
+                headers["Retry-After"] = str(verdict.retry_after_s)
+                raise self._rate_limited(verdict.banned_until_ms)
             if ep.security != "NONE":
                 call.account = self._authenticate(request, ep.security, call, query, body)
             if ep.orders != (0, 0):
@@ -224,6 +153,21 @@ class Gateway:
             )
             return error_response(err, headers)
         return json_response(result, 200, headers)
+
+    def _rate_limited(self, banned_until_ms: int | None) -> SandboxError:
+        if banned_until_ms is not None:
+            return SandboxError(
+                -1003,
+                f"Way too many requests; IP banned until {banned_until_ms}. "
+                "Please use the websocket for live updates to avoid bans.",
+                418,
+            )
+        return SandboxError(
+            -1003,
+            f"Too many requests; current limit is {self.weights.limit} requests per minute. "
+            "Please use the websocket for live updates to avoid polling the API.",
+            429,
+        )
 
     def _authenticate(
         self, request: Request, security: str, call: Call, query: str, body: str

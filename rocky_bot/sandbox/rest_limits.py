@@ -3,11 +3,19 @@
 Request weight is counted per client IP over a rolling minute (`X-MBX-USED-WEIGHT-1M`), new
 orders per account over 10 s and 1 min (`X-MBX-ORDER-COUNT-10S` / `-1M`). Counts are kept in
 one-second buckets, so each request costs O(1) amortized however busy the window is.
+
+Bans, as Binance describes them ("repeatedly violating rate limits and/or failing to back off
+after receiving 429s will result in an automated IP ban (HTTP status 418)... from 2 minutes to
+3 days"): a 429 tells the IP to wait `Retry-After` seconds; an IP that sends `BAN_STRIKES` more
+requests inside that wait is banned, 2 minutes the first time, doubling for a repeat offender up
+to 3 days. The strikes forgive the requests a busy client already had in flight when the 429
+arrived, not one that keeps polling.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 
 
 class RollingCount:
@@ -44,26 +52,62 @@ class RollingCount:
         return max(1, self._buckets[0][0] + self.window_s - now_s)
 
 
+BAN_STRIKES = 10
+BAN_FIRST_S = 120
+BAN_LONGEST_S = 3 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    admitted: bool
+    used: int  # weight used in the rolling minute
+    retry_after_s: int = 0
+    banned_until_ms: int | None = None  # set: answer 418, not 429
+
+
+class _Ip:
+    __slots__ = ("banned_until_s", "bans", "counter", "strikes", "wait_until_s")
+
+    def __init__(self) -> None:
+        self.counter = RollingCount(60)
+        self.wait_until_s = 0  # the Retry-After of the last 429 runs until here
+        self.strikes = 0
+        self.bans = 0
+        self.banned_until_s = 0
+
+
 class WeightMeter:
-    """Request weight per client IP over a rolling minute."""
+    """Request weight per client IP over a rolling minute, and the bans of those that ignore 429."""
 
     def __init__(self, limit_per_min: int) -> None:
         self.limit = limit_per_min
-        self._per_ip: dict[str, RollingCount] = {}
+        self._per_ip: dict[str, _Ip] = {}
 
-    def admit(self, ip: str, weight: int, now_ms: int) -> tuple[bool, int, int]:
-        """Count `weight` unless it would pass the limit → (admitted, used, retry_after_s).
+    def admit(self, ip: str, weight: int, now_ms: int) -> Verdict:
+        """Count `weight` unless it would pass the limit (or the IP is banned).
 
         A refused request is not counted, so a client that waits Retry-After gets back in.
         """
-        counter = self._per_ip.get(ip)
-        if counter is None:
-            counter = self._per_ip[ip] = RollingCount(60)
+        state = self._per_ip.get(ip)
+        if state is None:
+            state = self._per_ip[ip] = _Ip()
         now_s = now_ms // 1000
-        used = counter.used(now_s)
-        if used + weight > self.limit:
-            return False, used, counter.retry_after_s(now_s)
-        return True, counter.add(now_s, weight), 0
+        used = state.counter.used(now_s)
+        if now_s < state.banned_until_s:
+            return Verdict(False, used, state.banned_until_s - now_s, state.banned_until_s * 1000)
+        if used + weight <= self.limit:
+            return Verdict(True, state.counter.add(now_s, weight))
+        retry = state.counter.retry_after_s(now_s)
+        if now_s < state.wait_until_s:
+            state.strikes += 1
+            if state.strikes >= BAN_STRIKES:
+                state.bans += 1
+                length = min(BAN_FIRST_S * 2 ** (state.bans - 1), BAN_LONGEST_S)
+                state.banned_until_s, state.strikes = now_s + length, 0
+                return Verdict(False, used, length, state.banned_until_s * 1000)
+        else:
+            state.wait_until_s, state.strikes = now_s + retry, 0
+        return Verdict(False, used, retry)
 
 
 class OrderCounter:

@@ -42,7 +42,7 @@ def order(v: OrderView, *, ack: bool = False, with_time: bool = False) -> dict[s
         "priceProtect": False,
         "origType": v.type,
         "priceMatch": "NONE",
-        "selfTradePreventionMode": "NONE",
+        "selfTradePreventionMode": v.stp_mode,
         "goodTillDate": 0,
         "updateTime": v.time_ms if ack else v.update_time_ms,
     }

@@ -1,9 +1,11 @@
-"""Signed trading endpoints: order POST/GET/DELETE/PUT, openOrders, allOpenOrders, batchOrders,
-countdownCancelAll. Thin: parse parameters, call the engine, render its snapshot."""
+"""Signed trading endpoints: order POST/GET/DELETE/PUT, openOrder(s), allOrders, allOpenOrders,
+batchOrders (POST/PUT/DELETE), countdownCancelAll. Thin: parse parameters, call the engine,
+render its snapshot. A batch answers per element, in request order, as Binance does."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from starlette.routing import Route
@@ -12,9 +14,11 @@ from rocky_bot.sandbox import errors, rest_render
 from rocky_bot.sandbox.engine import Engine
 from rocky_bot.sandbox.errors import SandboxError
 from rocky_bot.sandbox.orders import OrderRequest, OrderView
-from rocky_bot.sandbox.rest_gateway import Call, Endpoint, Gateway
+from rocky_bot.sandbox.rest_call import Call, Endpoint, bounded
+from rocky_bot.sandbox.rest_gateway import Gateway
 
-MAX_BATCH = 5
+MAX_BATCH = 5  # orders placed or amended per batch
+MAX_CANCEL_BATCH = 10  # ids per batch cancel
 SIGNED = "SIGNED"
 
 
@@ -37,6 +41,7 @@ def parse_order(call: Call) -> OrderRequest:
         time_in_force=call.opt("timeInForce"),
         reduce_only=call.flag("reduceOnly"),
         client_order_id=call.opt("newClientOrderId"),
+        stp_mode=call.opt("selfTradePreventionMode") or "NONE",
     )
 
 
@@ -57,14 +62,25 @@ def _as_params(item: Any) -> dict[str, str]:
     return out
 
 
-def _json_list(call: Call, name: str) -> list[Any]:
+def _json_list(call: Call, name: str, most: int = MAX_BATCH) -> list[Any]:
     try:
         items = json.loads(call.req(name))
     except json.JSONDecodeError:
         raise errors.invalid_data(name) from None
-    if not isinstance(items, list) or not items or len(items) > MAX_BATCH:
+    if not isinstance(items, list) or not items or len(items) > most:
         raise errors.invalid_data(name)
     return items
+
+
+def _each(call: Call, items: list[Any], one: Callable[[Call], dict[str, Any]]) -> list[dict]:
+    """Run `one` per batch element; an element's error is its answer, the others go on."""
+    results: list[dict[str, Any]] = []
+    for item in items:
+        try:
+            results.append(one(Call(_as_params(item), call.account, call.now_ms, call.ip)))
+        except SandboxError as err:
+            results.append(err.body())
+    return results
 
 
 def routes(gw: Gateway, engine: Engine) -> list[Route]:
@@ -113,25 +129,36 @@ def routes(gw: Gateway, engine: Engine) -> list[Route]:
         engine.cancel_all(call.who, call.req("symbol"))
         return {"code": 200, "msg": "The operation of cancel all open order is done."}
 
+    def all_orders(call: Call) -> list[dict[str, Any]]:
+        limit = bounded(call, "limit", 500, 1000)
+        from_id, start, end = (call.integer(n) for n in ("orderId", "startTime", "endTime"))
+        views = [
+            v
+            for v in engine.all_orders(call.who, call.req("symbol"))
+            if (from_id is None or v.order_id >= from_id)
+            and (start is None or v.time_ms >= start)
+            and (end is None or v.time_ms <= end)
+        ]
+        views = views[:limit] if from_id is not None else views[-limit:]
+        return [rest_render.order(v, with_time=True) for v in views]
+
     def batch_place(call: Call) -> list[dict[str, Any]]:
-        results: list[dict[str, Any]] = []
-        for item in _json_list(call, "batchOrders"):
-            try:
-                one = Call(_as_params(item), call.account, call.now_ms, call.ip)
-                results.append(place(one))
-            except SandboxError as err:
-                results.append(err.body())
-        return results
+        return _each(call, _json_list(call, "batchOrders"), place)
+
+    def batch_modify(call: Call) -> list[dict[str, Any]]:
+        return _each(call, _json_list(call, "batchOrders"), modify)
 
     def batch_cancel(call: Call) -> list[dict[str, Any]]:
         symbol = call.req("symbol")
         if call.opt("orderIdList"):
             try:
-                targets = [(int(i), None) for i in _json_list(call, "orderIdList")]
+                ids = _json_list(call, "orderIdList", MAX_CANCEL_BATCH)
+                targets = [(int(i), None) for i in ids]
             except (TypeError, ValueError):
                 raise errors.invalid_data("orderIdList") from None
         else:
-            targets = [(None, str(c)) for c in _json_list(call, "origClientOrderIdList")]
+            names = _json_list(call, "origClientOrderIdList", MAX_CANCEL_BATCH)
+            targets = [(None, str(c)) for c in names]
         results: list[dict[str, Any]] = []
         for order_id, client_id in targets:
             try:
@@ -163,10 +190,12 @@ def routes(gw: Gateway, engine: Engine) -> list[Route]:
         ),
         gw.route("/fapi/v1/openOrder", GET=Endpoint(query_open, SIGNED)),
         gw.route("/fapi/v1/openOrders", GET=Endpoint(open_orders, SIGNED, weight=open_weight)),
+        gw.route("/fapi/v1/allOrders", GET=Endpoint(all_orders, SIGNED, weight=5)),
         gw.route("/fapi/v1/allOpenOrders", DELETE=Endpoint(cancel_all, SIGNED)),
         gw.route(
             "/fapi/v1/batchOrders",
             POST=Endpoint(batch_place, SIGNED, weight=5, orders=(5, 1)),
+            PUT=Endpoint(batch_modify, SIGNED, weight=5, orders=(5, 1)),
             DELETE=Endpoint(batch_cancel, SIGNED),
         ),
         gw.route("/fapi/v1/countdownCancelAll", POST=Endpoint(countdown, SIGNED, weight=10)),

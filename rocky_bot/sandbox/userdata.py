@@ -146,7 +146,8 @@ class UserData:
         """End keys not kept alive; their sockets get `listenKeyExpired`. Returns how many."""
         stale = [k for k, entry in self._keys.items() if entry.expires_ms <= now_ms]
         for key in stale:
-            notice = {"e": "listenKeyExpired", "E": now_ms, "listenKey": key}
+            # Binance sends this event's time as a string, unlike every other event's.
+            notice = {"e": "listenKeyExpired", "E": str(now_ms), "listenKey": key}
             self._end(key, json.dumps(notice, separators=(",", ":")))
         return len(stale)
 

@@ -37,8 +37,8 @@ FAST = dict(
 
 
 def sandbox_feed_url(sandbox: SandboxExchange, symbols=("BTCUSDT", "ETHUSDT")) -> str:
-    streams = "/".join(f"{s.lower()}@bookTicker" for s in symbols)
-    return f"{sandbox.ws_url}/public/stream?streams={streams}"
+    """The daemon follows the sandbox's reference price (its stand-in for Binance's feed)."""
+    return sandbox.reference_url(tuple(symbols))
 
 
 async def mint_keys(sandbox: SandboxExchange, path: Path, ids: list[str], amount=100) -> Path:

@@ -22,7 +22,7 @@ from rocky_bot.sandbox.app import SandboxExchange
 
 BUY = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
        "quantity": "0.001", "price": "90000"}  # fmt: skip
-STREAM = "/public/stream?streams=btcusdt@bookTicker/ethusdt@bookTicker"
+STREAM = "/reference/stream?streams=btcusdt@bookTicker/ethusdt@bookTicker"  # what faults act on
 
 
 @pytest.fixture

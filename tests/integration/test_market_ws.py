@@ -1,4 +1,6 @@
-"""The sandbox market websocket over real sockets on 127.0.0.1, seen by a Binance-style client."""
+"""The stream hub over real sockets on 127.0.0.1, seen by a Binance-style client, through the
+reference feed (the bookTicker stand-in for Binance's public feed; the venue's own streams are
+tested in test_sandbox_market.py)."""
 
 from __future__ import annotations
 
@@ -21,15 +23,15 @@ from starlette.websockets import WebSocket
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from rocky_bot.sandbox.market import MarketStreams
 from rocky_bot.sandbox.prices import Tick
+from rocky_bot.sandbox.reference import ReferenceFeed
 
 BTC = "btcusdt@bookTicker"
 ETH = "ethusdt@bookTicker"
 RECV_TIMEOUT_S = 2.0
 
 
-def make_app(streams: MarketStreams) -> Starlette:
+def make_app(streams: ReferenceFeed) -> Starlette:
     """The routing the sandbox app does: raw and combined, plain and under /public."""
 
     async def raw(websocket: WebSocket) -> None:
@@ -52,7 +54,7 @@ def make_app(streams: MarketStreams) -> Starlette:
 
 @dataclass
 class Market:
-    streams: MarketStreams
+    streams: ReferenceFeed
     url: str
     update_id: int = 0
 
@@ -74,7 +76,7 @@ class Market:
 
 @pytest.fixture
 async def market() -> AsyncIterator[Market]:
-    streams = MarketStreams()
+    streams = ReferenceFeed()
     config = uvicorn.Config(
         make_app(streams), host="127.0.0.1", port=0, lifespan="off", log_level="warning"
     )

@@ -13,6 +13,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from rocky_bot.sandbox.app import SandboxExchange
+from rocky_bot.sandbox.config import SandboxConfig
+from rocky_bot.sandbox.engine import wall_clock_ms
+from rocky_bot.sandbox.userdata import LISTEN_KEY_TTL_MS
 
 ORDER = {"symbol": "BTCUSDT", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.001",
          "price": "95000"}  # fmt: skip
@@ -73,12 +76,29 @@ async def test_private_route_and_unknown_key_refused(sandbox: SandboxExchange) -
 
 
 @pytest.mark.parametrize(
-    "path", ["/ws/btcusdt@bookTicker", "/public/stream?streams=btcusdt@bookTicker"]
+    "path", ["/reference/ws/btcusdt@bookTicker", "/reference/stream?streams=btcusdt@bookTicker"]
 )
-async def test_market_stream_routes_ticks_to_engine_mark(sandbox: SandboxExchange, path) -> None:
+async def test_reference_stream_routes_ticks_to_engine_mark(sandbox: SandboxExchange, path) -> None:
     async with connect(f"{sandbox.ws_url}{path}") as ws:
         async with asyncio.timeout(2):
             message = json.loads(await ws.recv())
     tick = message.get("data", message)
     assert tick["e"] == "bookTicker" and tick["s"] == "BTCUSDT"
     assert sandbox.engine.mark("BTCUSDT") == sandbox.prices.mid("BTCUSDT")
+
+
+async def test_listen_key_expiry_is_announced_as_binance_sends_it() -> None:
+    """An idle key expires after 60 min: `listenKeyExpired`, its time a string as on Binance."""
+    now = [wall_clock_ms()]
+    exchange = SandboxExchange(SandboxConfig(port=0, seed=1), clock_ms=lambda: now[0])
+    await exchange.start()
+    try:
+        key, _ = await mint(exchange, "idle")
+        async with httpx.AsyncClient(base_url=exchange.base_url) as http:
+            lk = await listen_key(http, key)
+        async with connect(f"{exchange.ws_url}/ws/{lk}") as ws:
+            now[0] += LISTEN_KEY_TTL_MS + 1
+            notice = json.loads(await asyncio.wait_for(ws.recv(), 3))
+        assert notice == {"e": "listenKeyExpired", "E": str(now[0]), "listenKey": lk}
+    finally:
+        await exchange.stop()

@@ -272,6 +272,6 @@ def test_klines_and_tape_record_trades() -> None:
     clock.ms += 120_000
     engine.submit("t", limit("BUY", "0.001", "95000"))
     tape = engine.tapes["BTCUSDT"]
-    candles = tape.klines(clock.ms, None, None, 10)
+    candles = tape.candles["1m"].candles(clock.ms, None, None, 10)
     assert [k.volume for k in candles] == [10, 0, 10]  # the quiet minute is a flat candle
     assert tape.count_since(clock.ms - 60_000) == 1

@@ -1,23 +1,27 @@
-"""The sandbox's market-data websocket, in Binance USDⓈ-M's format.
+"""Websocket fan-out in Binance's market-stream dialect, shared by the reference feed and the venue.
 
-Why a hand-rolled fan-out: the daemon (and any Binance client pointed at the sandbox) must see
-exactly what fstream.binance.com sends, and the price driver must never wait on a socket.
+Why a hand-rolled fan-out: clients pointed at the sandbox must see exactly what fstream.binance.com
+sends, and whoever publishes (the price driver, the venue's market publisher) must never wait on a
+socket.
 
-- Streams are named `<symbol lower>@bookTicker`; the `bookTicker` part is matched
-  case-insensitively, as Binance does. Other stream kinds may be subscribed but carry nothing.
+- What a stream *is* belongs to the owner: the hub is given `canonical(raw) -> name | None`, which
+  spells a requested stream the way Binance lists it, or refuses it. A refused name in a
+  SUBSCRIBE is an error reply (a client learns at once instead of waiting on silence); one in the
+  URL is ignored, as Binance does with a name it has no data for.
 - Raw connections (`/ws/<stream>[/<stream>…]`) get bare payloads, combined ones
   (`/stream?streams=a/b`) get `{"stream": name, "data": payload}`; `SET_PROPERTY combined`
-  switches a connection between the two, as on Binance. Routing (`/public/...` too) is the
-  app's job; `handle()` receives the stream list and the mode.
+  switches a connection between the two. Routing is the app's job; `handle()` receives the
+  stream list and the mode.
 - Control messages: SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET_PROPERTY and GET_PROPERTY
   with Binance's replies (`{"result":null,"id":1}`) and error shape
   (`{"error":{"code":2,"msg":"..."},"id":1}`). Binance's limits on incoming message rate, stream
   count and connection age are not enforced.
-- Each tick is serialised once (raw, plus the wrapper if someone is combined) and appended to
-  every subscriber's bounded queue; one sender task per connection writes it out. A consumer
-  that falls `QUEUE_LIMIT` messages behind loses its *oldest* ticks: for a best bid/ask stream
-  the newest message supersedes the older ones, and a connection that has stopped reading is
-  ended by the server's keepalive pings anyway. Control replies are never dropped and go first.
+- `publish(name, raw)` serialises the combined wrapper at most once and appends to every
+  subscriber's bounded queue; one sender task per connection writes it out. A consumer that falls
+  `QUEUE_LIMIT` messages behind loses its *oldest* messages (the newest supersede them for
+  tickers; a depth-diff client sees the `pu` gap and resyncs, as after any loss), and a
+  connection that has stopped reading is ended by the server's keepalive pings anyway. Control
+  replies are never dropped and go first.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import asyncio
 import contextlib
 import json
 from collections import deque
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -34,8 +39,6 @@ from starlette.websockets import WebSocketDisconnect
 
 if TYPE_CHECKING:
     from starlette.websockets import WebSocket
-
-    from rocky_bot.sandbox.prices import Tick
 
 log = structlog.get_logger()
 
@@ -47,36 +50,17 @@ _METHODS = "SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET_PROPERTY, GET_PROPER
 _GONE = (WebSocketDisconnect, OSError, RuntimeError)
 
 
-def stream_name(raw: str) -> str | None:
-    """Binance's canonical spelling of a stream name, or None if it is not `<symbol>@<kind>`."""
-    symbol, at, kind = raw.strip().partition("@")
-    if not at or not symbol or not kind or "/" in raw:
-        return None
-    if kind.lower() == "bookticker":
-        kind = "bookTicker"
-    return f"{symbol.lower()}@{kind}"
-
-
-def book_ticker_payload(tick: Tick) -> str:
-    """The raw bookTicker JSON, formatted by hand: it is the hot path and the shape is fixed."""
-    return (
-        f'{{"e":"bookTicker","u":{tick.update_id},"E":{tick.event_time_ms},'
-        f'"T":{tick.event_time_ms},"s":"{tick.symbol}","b":"{tick.bid:f}","B":"{tick.bid_qty:f}",'
-        f'"a":"{tick.ask:f}","A":"{tick.ask_qty:f}"}}'
-    )
-
-
 class _Connection:
-    """One market websocket: its subscriptions, its outgoing queue and its sender's wake-up."""
+    """One websocket: its subscriptions, its outgoing queue and its sender's wake-up."""
 
-    __slots__ = ("close_code", "combined", "dropped", "gone", "replies", "streams", "ticks",
+    __slots__ = ("close_code", "combined", "dropped", "gone", "messages", "replies", "streams",
                  "waiter", "websocket")  # fmt: skip
 
     def __init__(self, websocket: WebSocket, combined: bool) -> None:
         self.websocket = websocket
         self.combined = combined
         self.streams: dict[str, None] = {}  # insertion-ordered set, as LIST_SUBSCRIPTIONS shows it
-        self.ticks: deque[str] = deque(maxlen=QUEUE_LIMIT)
+        self.messages: deque[str] = deque(maxlen=QUEUE_LIMIT)
         self.replies: deque[str] = deque()
         self.dropped = 0
         self.close_code: int | None = None
@@ -84,10 +68,10 @@ class _Connection:
         self.gone = asyncio.Event()
 
     def push(self, message: str) -> None:
-        ticks = self.ticks
-        if len(ticks) == QUEUE_LIMIT:
+        messages = self.messages
+        if len(messages) == QUEUE_LIMIT:
             self.dropped += 1
-        ticks.append(message)
+        messages.append(message)
         self._wake()
 
     def reply(self, message: str) -> None:
@@ -115,35 +99,45 @@ class _Connection:
                     return
                 if self.replies:
                     await websocket.send_text(self.replies.popleft())
-                elif self.ticks:
-                    await websocket.send_text(self.ticks.popleft())
+                elif self.messages:
+                    await websocket.send_text(self.messages.popleft())
                 else:
                     self.waiter = loop.create_future()
                     await self.waiter
 
 
-class MarketStreams:
-    """Every market websocket of the sandbox, fed by `publish()` from the price driver."""
+class StreamHub:
+    """Every websocket of one stream family; `publish()` never blocks."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        canonical: Callable[[str], str | None],
+        name: str = "market",
+        on_first: Callable[[str], None] | None = None,
+    ) -> None:
+        self._canonical = canonical
+        self._name = name
+        self._on_first = on_first  # told when a stream gets its first subscriber
         self._connections: set[_Connection] = set()
         self._subscribers: dict[str, set[_Connection]] = {}
-        self._stream_of_symbol: dict[str, str] = {}
         self.refuse_new = False
 
     @property
     def connection_count(self) -> int:
         return len(self._connections)
 
-    def publish(self, tick: Tick) -> None:
-        """Queue the tick for every subscriber of its bookTicker stream; never blocks."""
-        stream = self._stream_of_symbol.get(tick.symbol)
-        if stream is None:
-            stream = self._stream_of_symbol[tick.symbol] = f"{tick.symbol.lower()}@bookTicker"
+    def wanted(self) -> Iterable[str]:
+        """Stream names with at least one subscriber (publishers build only these)."""
+        return self._subscribers.keys()
+
+    def has_subscribers(self, stream: str) -> bool:
+        return stream in self._subscribers
+
+    def publish(self, stream: str, raw: str) -> None:
+        """Queue `raw` (one JSON payload) for every subscriber of `stream`."""
         subscribers = self._subscribers.get(stream)
         if not subscribers:
             return
-        raw = book_ticker_payload(tick)
         wrapped = None
         for connection in subscribers:
             if connection.combined:
@@ -153,23 +147,13 @@ class MarketStreams:
             else:
                 connection.push(raw)
 
-    def publish_raw(self, symbol: str, raw: str) -> None:
-        """Send `raw` verbatim as `symbol`'s bookTicker payload (fault injection: bad frames).
-
-        Combined connections get it inside the usual wrapper, so text that is not JSON makes
-        the whole frame unparseable, as a corrupted frame from a proxy would be.
-        """
-        stream = f"{symbol.lower()}@bookTicker"
-        for connection in self._subscribers.get(stream, ()):
-            connection.push(f'{{"stream":"{stream}","data":{raw}}}' if connection.combined else raw)
-
     async def handle(
         self, websocket: WebSocket, path_streams: list[str] | None, combined: bool
     ) -> None:
-        """Serve one market websocket until the client goes (or drop_all ends it)."""
+        """Serve one websocket until the client goes (or drop_all ends it)."""
         if self.refuse_new:
             # 503 before the upgrade: clients' reconnect loops treat it as transient.
-            log.info("market_client_refused", client=_peer(websocket))
+            log.info(f"{self._name}_client_refused", client=_peer(websocket))
             with contextlib.suppress(*_GONE):
                 try:
                     await websocket.send_denial_response(
@@ -186,13 +170,13 @@ class MarketStreams:
         connection = _Connection(websocket, combined)
         for part in path_streams or ():
             for raw in part.split("/"):
-                name = stream_name(raw)
+                name = self._canonical(raw)
                 if name is not None:
                     self._subscribe(connection, name)
         self._connections.add(connection)
-        sender = asyncio.create_task(connection.send_forever(), name="market_sender")
+        sender = asyncio.create_task(connection.send_forever(), name=f"{self._name}_sender")
         log.info(
-            "market_client_connected",
+            f"{self._name}_client_connected",
             client=_peer(websocket),
             streams=list(connection.streams),
             combined=combined,
@@ -215,12 +199,14 @@ class MarketStreams:
             sender.cancel()
             await asyncio.wait([sender])  # unlike `await sender`, keeps our own cancellation
             connection.gone.set()
-            log.info("market_client_gone", client=_peer(websocket), dropped=connection.dropped)
+            log.info(
+                f"{self._name}_client_gone", client=_peer(websocket), dropped=connection.dropped
+            )
 
     async def drop_all(self) -> None:
-        """Close every market websocket now (the feed_drop fault); returns once they are gone."""
+        """Close every websocket now (the feed_drop fault); returns once they are gone."""
         connections = list(self._connections)
-        log.warning("market_feed_dropped", connections=len(connections))
+        log.warning(f"{self._name}_feed_dropped", connections=len(connections))
         for connection in connections:
             connection.request_close(DROP_CLOSE_CODE)
         if connections:
@@ -244,12 +230,13 @@ class MarketStreams:
         if not isinstance(params, list):
             return _error(2, "Invalid request: params must be an array", request_id)
         if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
-            names = [stream_name(p) for p in params if isinstance(p, str)]
-            valid = [name for name in names if name is not None]
-            if len(valid) != len(params):
-                return _error(2, "Invalid request: invalid stream name", request_id)
+            names = [self._canonical(p) if isinstance(p, str) else None for p in params]
+            bad = [p for p, name in zip(params, names, strict=True) if name is None]
+            if bad:
+                return _error(2, f"Invalid request: unknown stream name {bad[0]!r}", request_id)
             change = self._subscribe if method == "SUBSCRIBE" else self._unsubscribe
-            for name in valid:
+            for name in names:
+                assert name is not None
                 change(connection, name)
             return _result(None, request_id)
         if method == "LIST_SUBSCRIPTIONS":
@@ -272,7 +259,12 @@ class MarketStreams:
 
     def _subscribe(self, connection: _Connection, name: str) -> None:
         connection.streams[name] = None
-        self._subscribers.setdefault(name, set()).add(connection)
+        subscribers = self._subscribers.get(name)
+        if subscribers is None:
+            subscribers = self._subscribers[name] = set()
+            if self._on_first is not None:
+                self._on_first(name)
+        subscribers.add(connection)
 
     def _unsubscribe(self, connection: _Connection, name: str) -> None:
         connection.streams.pop(name, None)

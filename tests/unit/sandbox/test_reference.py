@@ -1,4 +1,4 @@
-"""Market stream naming and the bookTicker wire format (the socket behaviour is in integration)."""
+"""Reference feed naming and its bookTicker wire format (socket behaviour: test_market_ws)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from rocky_bot.sandbox.market import book_ticker_payload, stream_name
 from rocky_bot.sandbox.prices import Tick
+from rocky_bot.sandbox.reference import book_ticker_payload, stream_name
 
 
 @pytest.mark.parametrize(
@@ -17,7 +17,8 @@ from rocky_bot.sandbox.prices import Tick
         ("btcusdt@bookTicker", "btcusdt@bookTicker"),
         ("BTCUSDT@bookticker", "btcusdt@bookTicker"),
         ("ethusdt@BOOKTICKER", "ethusdt@bookTicker"),
-        ("btcusdt@markPrice@1s", "btcusdt@markPrice@1s"),  # subscribable, carries nothing here
+        ("btcusdt@markPrice@1s", None),  # the reference is bookTicker only: refused, not silent
+        ("btcusdt@depth", None),
         ("btcusdt", None),
         ("@bookTicker", None),
         ("btcusdt@", None),

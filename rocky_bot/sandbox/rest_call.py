@@ -1,0 +1,97 @@
+"""One REST request as endpoints see it (`Call`) and how an endpoint is declared (`Endpoint`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from rocky_bot.sandbox import errors
+
+
+class Call:
+    """One request's merged parameters (query wins over body) and who made it.
+
+    Parameter names are looked up exactly first, then case-insensitively: Binance accepts
+    `orderidlist` for `orderIdList` (ccxt's batch cancel sends it so), and a sandbox that
+    refused what the real exchange takes would fail clients that work in production.
+    """
+
+    __slots__ = ("_folded", "account", "ip", "now_ms", "params")
+
+    def __init__(self, params: dict[str, str], account: str | None, now_ms: int, ip: str) -> None:
+        self.params = params
+        self.account = account
+        self.now_ms = now_ms
+        self.ip = ip
+        self._folded: dict[str, str] | None = None
+
+    def get(self, name: str) -> str | None:
+        value = self.params.get(name)
+        if value is None:
+            if self._folded is None:
+                self._folded = {k.lower(): v for k, v in self.params.items()}
+            value = self._folded.get(name.lower())
+        return value
+
+    @property
+    def who(self) -> str:
+        assert self.account is not None, "endpoint declared without authentication"
+        return self.account
+
+    def opt(self, name: str) -> str | None:
+        value = self.get(name)
+        return value if value else None
+
+    def req(self, name: str) -> str:
+        value = self.get(name)
+        if not value:
+            raise errors.missing(name)
+        return value
+
+    def decimal(self, name: str, required: bool = True) -> Decimal | None:
+        raw = self.req(name) if required else self.opt(name)
+        if raw is None:
+            return None
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            raise errors.illegal(name) from None
+        if not value.is_finite():
+            raise errors.illegal(name)
+        return value
+
+    def integer(self, name: str, default: int | None = None) -> int | None:
+        raw = self.opt(name)
+        if raw is None:
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise errors.illegal(name) from None
+
+    def flag(self, name: str) -> bool:
+        raw = self.opt(name)
+        if raw is None:
+            return False
+        if raw.lower() not in ("true", "false"):
+            raise errors.invalid_data(name)
+        return raw.lower() == "true"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    handler: Callable[[Call], Any]
+    security: str = "NONE"  # NONE | API_KEY | SIGNED
+    weight: int | Callable[[Call], int] = 1
+    orders: tuple[int, int] = (0, 0)  # counts on the account's 10 s and 1 min order limits
+
+
+def bounded(call: Call, name: str, default: int, top: int) -> int:
+    """An integer parameter in [1, top] (-1130 outside), `default` when absent."""
+    value = call.integer(name, default)
+    assert value is not None
+    if not 1 <= value <= top:
+        raise errors.invalid_data(name)
+    return value
