@@ -98,7 +98,7 @@ class UserStream:
 
     async def run(self) -> None:
         """Keep the stream connected until closed or cancelled; return at once if unavailable."""
-        if getattr(self._client.capabilities, "user_stream", None) is False:
+        if self._client.capabilities.missing("user_stream"):
             self._unavailable("capability")
             return
         delays = self._backoff()

@@ -9,11 +9,11 @@ import time
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal as D
 from http import HTTPStatus
-from types import SimpleNamespace
 
 from structlog.testing import capture_logs
 from websockets.asyncio.server import ServerConnection, serve
 
+from rocky_bot.exchange.capabilities import Capabilities, Support
 from rocky_bot.exchange.errors import classify
 from rocky_bot.exchange.models import AccountUpdate, OrderStatus, OrderUpdate, Side
 from rocky_bot.exchange.user_stream import UserStream
@@ -60,8 +60,8 @@ ACCOUNT_UPDATE = {
 class FakeClient:
     """The slice of the exchange client a UserStream uses, with scripted answers."""
 
-    def __init__(self, *, user_stream: bool | None = None) -> None:
-        self.capabilities = SimpleNamespace(user_stream=user_stream)
+    def __init__(self, *, user_stream: Support = Support.UNKNOWN) -> None:
+        self.capabilities = Capabilities(user_stream=user_stream)
         self.keys_issued = 0
         self.keepalives = 0
         self.new_key_error: Exception | None = None
@@ -248,7 +248,7 @@ async def test_exchange_without_listen_key_endpoint_makes_run_return_once():
 
 
 async def test_capability_known_missing_means_no_listen_key_request():
-    client = FakeClient(user_stream=False)
+    client = FakeClient(user_stream=Support.MISSING)
     account = Account()
     stream = UserStream(client, "ws://127.0.0.1:9", account.on_event, account.on_reconnect)
     with capture_logs() as logs:

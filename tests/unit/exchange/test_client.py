@@ -12,6 +12,7 @@ import pytest
 import respx
 import structlog
 
+from rocky_bot.exchange.capabilities import Support
 from rocky_bot.exchange.client import ExchangeClient, RequestRecord, backoff
 from rocky_bot.exchange.errors import (
     FatalError,
@@ -272,7 +273,7 @@ async def test_modify_unsupported_is_learnt_once_and_never_retried(
                     "BTCUSDT", order_id=1, side=Side.BUY, qty=D("0.001"), price=D("95000")
                 )
             assert info.value.capability == "modify"  # type: ignore[attr-defined]
-    assert client.capabilities.modify is False
+    assert client.capabilities.modify is Support.MISSING
     assert route.call_count == 1
     assert [e["capability"] for e in logs if e["event"] == "capability_missing"] == ["modify"]
 
@@ -285,7 +286,7 @@ async def test_modify_of_a_gone_order_does_not_disable_modify(
         await client.modify_order(
             "BTCUSDT", order_id=1, side=Side.SELL, qty=D("0.001"), price=D("95000")
         )
-    assert client.capabilities.modify is None
+    assert client.capabilities.modify is Support.UNKNOWN
 
 
 async def test_modify_success_marks_modify_supported(
@@ -295,7 +296,7 @@ async def test_modify_success_marks_modify_supported(
     order = await client.modify_order(
         "BTCUSDT", order_id=4242, side=Side.BUY, qty=D("0.001"), price=D("95001.0")
     )
-    assert order.price == D("95001.0") and client.capabilities.modify is True
+    assert order.price == D("95001.0") and client.capabilities.modify is Support.PRESENT
     params = signed_params(route.calls.last.request)
     assert params["orderId"] == "4242" and params["price"] == "95001.0"
 
@@ -307,7 +308,7 @@ async def test_countdown_unknown_endpoint_disables_dead_man(
     for _ in range(2):
         with pytest.raises(RejectedError):
             await client.countdown_cancel_all("BTCUSDT", 30_000)
-    assert client.capabilities.countdown is False and route.call_count == 1
+    assert client.capabilities.countdown is Support.MISSING and route.call_count == 1
 
 
 async def test_countdown_supported_sends_symbol_and_time(
@@ -318,7 +319,7 @@ async def test_countdown_supported_sends_symbol_and_time(
     )
     await client.countdown_cancel_all("BTCUSDT", 30_000)
     assert signed_params(route.calls.last.request)["countdownTime"] == "30000"
-    assert client.capabilities.countdown is True
+    assert client.capabilities.countdown is Support.PRESENT
 
 
 async def test_user_stream_missing_is_learnt_once(
@@ -328,7 +329,7 @@ async def test_user_stream_missing_is_learnt_once(
     for _ in range(2):
         with pytest.raises(RejectedError):
             await client.new_listen_key()
-    assert client.capabilities.user_stream is False and route.call_count == 1
+    assert client.capabilities.user_stream is Support.MISSING and route.call_count == 1
 
 
 async def test_listen_key_calls_use_the_key_but_no_signature(
@@ -344,7 +345,7 @@ async def test_listen_key_calls_use_the_key_but_no_signature(
         request = route.calls.last.request
         assert request.headers["X-MBX-APIKEY"] == KEY
         assert b"signature" not in request.url.query + request.content
-    assert client.capabilities.user_stream is True
+    assert client.capabilities.user_stream is Support.PRESENT
 
 
 # --------------------------------------------------------------------------- records, secrets
