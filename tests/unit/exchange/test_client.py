@@ -13,7 +13,7 @@ import respx
 import structlog
 
 from rocky_bot.exchange.capabilities import Support
-from rocky_bot.exchange.client import ExchangeClient, RequestRecord, backoff
+from rocky_bot.exchange.client import ExchangeClient, RequestRecord
 from rocky_bot.exchange.errors import (
     FatalError,
     MalformedReplyError,
@@ -173,7 +173,8 @@ async def test_reads_retry_5xx_with_backoff_then_succeed(
     )  # fmt: skip
     assert await client.balance() == []
     assert route.call_count == 3
-    assert fake_time.slept == [0.05, 0.1]
+    first, second = fake_time.slept  # jittered below a ceiling that doubles from 50 ms
+    assert 0.025 <= first <= 0.05 and 0.05 <= second <= 0.1
 
 
 async def test_reads_give_up_after_bounded_attempts(
@@ -202,9 +203,17 @@ async def test_timeout_on_a_read_is_a_transport_error(
         await client.position_risk("BTCUSDT")
 
 
-def test_backoff_doubles_to_a_cap() -> None:
-    delays = backoff(first_s=0.1, factor=2, cap_s=0.5)
-    assert [next(delays) for _ in range(5)] == [0.1, 0.2, 0.4, 0.5, 0.5]
+async def test_two_clients_failing_together_do_not_retry_in_lock_step(
+    make_client: Callable[..., ExchangeClient], router: respx.Router, fake_time: FakeTime
+) -> None:
+    router.get("/fapi/v1/balance").mock(return_value=httpx.Response(503, text="down"))
+    waits = []
+    for account in ("mm-l1-buy-05bps", "mm-l1-sell-05bps"):
+        fake_time.slept.clear()
+        with pytest.raises(RetryableError):
+            await make_client(account).balance()
+        waits.append(list(fake_time.slept))
+    assert waits[0] != waits[1]
 
 
 # -------------------------------------------------------------------------------- rate limits
