@@ -8,8 +8,8 @@ an exchange that was just coming back.
 - `Backoff` is a policy as a value (where delays start, how they grow, where they stop, how much
   jitter); the named policies below are the ones the daemon uses.
 - `Retrier` is one caller's walk along a policy: the next delay, a reset after a success, and an
-  await of that delay that a stop event cuts short. Randomness and sleep are injected, so tests
-  never wait.
+  await of that delay that a stop event cuts short (`waits.wait_event`). Randomness and sleep
+  are injected, so tests never wait.
 
 Why jitter: many tasks (and, on Binance, many clients) lose the same connection at the same
 moment; without jitter they knock again in lock-step. Each delay is drawn from
@@ -27,6 +27,8 @@ import random
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
+from rocky_bot.waits import wait_event
+
 __all__ = [
     "RECONNECT",
     "REQUEST_RETRY",
@@ -34,7 +36,6 @@ __all__ = [
     "Backoff",
     "Retrier",
     "jittered_backoff",
-    "sleep_unless",
 ]
 
 Sleep = Callable[[float], Awaitable[object]]
@@ -125,30 +126,11 @@ class Retrier:
         self._delays = self.policy.delays(self._rng)
 
     async def wait(self, stop: asyncio.Event | None = None) -> float:
-        """Await the next delay (cut short once `stop` is set); returns the delay drawn."""
+        """Await the next delay, through the injected sleep; with `stop`, on the loop's clock
+        and cut short once `stop` is set. Returns the delay drawn."""
         delay = self.next_delay()
         if stop is None:
             await self._sleep(delay)
         else:
-            await sleep_unless(stop, delay, self._sleep)
+            await wait_event(stop, delay)  # never swallows a cancellation (see waits.py)
         return delay
-
-
-async def sleep_unless(stop: asyncio.Event, delay_s: float, sleep: Sleep = asyncio.sleep) -> bool:
-    """Sleep `delay_s`, or less if `stop` is set meanwhile; True if `stop` is set.
-
-    Not `asyncio.wait_for(stop.wait(), delay)`: on Python 3.11 a `stop` set in the same turn as
-    a cancellation of the caller makes `wait_for` return normally, swallowing the cancellation.
-    `asyncio.wait` lets the cancellation through.
-    """
-    if stop.is_set():
-        return True
-    sleeper = asyncio.ensure_future(sleep(delay_s))
-    stopped = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait((sleeper, stopped), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in (sleeper, stopped):
-            waiter.cancel()
-        await asyncio.gather(sleeper, stopped, return_exceptions=True)
-    return stop.is_set()

@@ -35,7 +35,8 @@ import structlog
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidURI, WebSocketException
 
-from rocky_bot.backoff import RECONNECT, Backoff, sleep_unless
+from rocky_bot.backoff import RECONNECT, Backoff
+from rocky_bot.waits import wait_event
 
 __all__ = ["LinkSettings", "Outcome", "Reconnector"]
 
@@ -116,7 +117,7 @@ class Reconnector:
                 continue
             delay = retry.next_delay()
             log.info(f"{self.name}_reconnect_scheduled", delay_s=round(delay, 3))
-            await sleep_unless(self._closed, delay)
+            await wait_event(self._closed, delay)
 
     async def close(self) -> None:
         """End `run()`: no new connection, the open one closed (its close handshake awaited)."""

@@ -157,7 +157,7 @@ class UserStream:
         try:
             async with asyncio.timeout(self._close_timeout_s):
                 await self._client.close_listen_key()
-        except (ExchangeError, TimeoutError) as exc:
+        except Exception as exc:  # best-effort: unanswered, refused, or the client closed already
             error = f"{type(exc).__name__}: {exc}".replace(key, "<listenKey>")
             log.warning("listen_key_close_failed", error=error)
         else:

@@ -28,6 +28,7 @@ from rocky_bot.feed.bands import BandHandle
 from rocky_bot.feed.guard import GuardLimits
 from rocky_bot.feed.state import FeedState, FeedStats
 from rocky_bot.reconnect import LinkSettings, Outcome, Reconnector
+from rocky_bot.waits import wait_event
 
 __all__ = ["BandHandle", "BinanceFeed", "FeedSettings", "FeedStats"]
 
@@ -120,8 +121,5 @@ class BinanceFeed(FeedState):
                 self._link.drop()
             else:
                 wake_at = min(wake_at, self.last_message_t + silent_after)
-            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow the cancel that ends us.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(wake_at - now, 0.0) + 0.002):
-                    await self.deadline_moved.wait()
+            await wait_event(self.deadline_moved, max(wake_at - now, 0.0) + 0.002)
             self.deadline_moved.clear()

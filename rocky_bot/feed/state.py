@@ -18,7 +18,6 @@ comparisons and two heap peeks in the band index.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ import structlog
 from rocky_bot.feed.bands import BandHandle, SymbolBands
 from rocky_bot.feed.frames import IGNORED, STREAM, SYMBOL, read_frame
 from rocky_bot.feed.guard import GuardLimits, Shock, SymbolGuard
+from rocky_bot.waits import wait_event
 
 __all__ = ["FeedState", "FeedStats"]
 
@@ -127,10 +127,7 @@ class FeedState:
             if remaining <= 0:
                 return False
             # The event covers transitions; the cap covers a pause ending without a watchdog.
-            # (asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation.)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(min(remaining, 0.25)):
-                    await self._changed.wait()
+            await wait_event(self._changed, min(remaining, 0.25))
         return True
 
     # -- registrations -----------------------------------------------------------------------

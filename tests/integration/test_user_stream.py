@@ -11,8 +11,10 @@ from collections.abc import AsyncIterator, Callable
 from decimal import Decimal as D
 from http import HTTPStatus
 
+import httpx
 import pytest
 from conftest import mint
+from fleet_harness import running_fleet
 from structlog.testing import capture_logs
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import InvalidURI
@@ -23,6 +25,7 @@ from rocky_bot.exchange.errors import RejectedError, classify
 from rocky_bot.exchange.governor import WeightGovernor
 from rocky_bot.exchange.models import AccountUpdate, OrderStatus, OrderUpdate, Side
 from rocky_bot.exchange.user_stream import UserStream
+from rocky_bot.keys import load_keys
 
 ORDER_UPDATE = {
     "e": "ORDER_TRADE_UPDATE",
@@ -342,3 +345,16 @@ async def test_an_invalid_stream_url_is_raised_without_the_key():
     with pytest.raises(InvalidURI) as info:
         await asyncio.wait_for(stream.run(), 2.0)
     assert "secret-listen-key" not in str(info.value) and "<listenKey>" in str(info.value)
+
+
+async def test_the_fleet_stop_leaves_no_listen_key_alive(sandbox, tmp_path):
+    """End to end: the fleet closes each user stream before its client, so every account's
+    listenKey is deleted on the exchange when the daemon stops."""
+    async with running_fleet(sandbox, tmp_path, ids=["mm-anchor", "taker-1"]) as handle:
+        streams = [unit.upkeep.stream for unit in handle.fleet.units]
+        await eventually(lambda: all(s is not None and s.connected for s in streams), within=5.0)
+        await handle.stop_and_wait()
+    async with httpx.AsyncClient(base_url=sandbox.base_url) as http:
+        for account in load_keys(handle.keys_path).accounts:
+            reply = await http.put("/fapi/v1/listenKey", headers={"X-MBX-APIKEY": account.key})
+            assert reply.json()["code"] == -1125, account.account_id  # no live key

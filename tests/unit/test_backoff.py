@@ -17,7 +17,6 @@ from rocky_bot.backoff import (
     SETUP_RETRY,
     Backoff,
     jittered_backoff,
-    sleep_unless,
 )
 
 
@@ -151,7 +150,7 @@ async def test_a_cancel_landing_with_the_stop_is_not_swallowed():
     """Python 3.11's `wait_for` returns normally when its event fires in the same turn as the
     cancellation of its caller; a stop that does not stop is how daemons hang."""
     stop = asyncio.Event()
-    task = asyncio.create_task(sleep_unless(stop, 60.0))
+    task = asyncio.create_task(Backoff(60.0, 60.0).retrier().wait(stop))
     await asyncio.sleep(0)  # the task is waiting now
     stop.set()
     task.cancel()
