@@ -31,28 +31,22 @@ from rocky_bot.exchange.capabilities import (
     UNSUPPORTED,
     Capabilities,
     ReplyProblems,
-    Support,
-    problem_kind,
     with_capability,
 )
 from rocky_bot.exchange.errors import RejectedError
 from rocky_bot.exchange.governor import WeightGovernor
-from rocky_bot.exchange.http_client import (
-    DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_REPLY_BYTES,
-    shared_ssl_context,
-)
+from rocky_bot.exchange.http_client import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REPLY_BYTES
 from rocky_bot.exchange.models import Balance, Order, Position, Side, SymbolRules
-from rocky_bot.exchange.orders import order_ref, place_at_most_once, plain_decimal
+from rocky_bot.exchange.orders import (
+    modify_order_params,
+    new_order_params,
+    order_ref,
+    place_at_most_once,
+)
 from rocky_bot.exchange.paths import WEIGHTS, ApiPaths
 from rocky_bot.exchange.wire import RequestRecord, Wire
 
-#: Imported from here by the fleet, metrics and tests; they live in capabilities.py, wire.py
-#: and http_client.py.
-__all__ = [
-    "Capabilities", "ExchangeClient", "ReplyProblems", "RequestRecord", "Support", "problem_kind",
-    "shared_ssl_context",
-]  # fmt: skip
+__all__ = ["ExchangeClient", "RequestRecord"]  # RequestRecord lives in wire.py
 
 #: exchangeInfo lists every symbol with its filters (hundreds of them, hundreds of kilobytes, on
 #: Binance): the one reply allowed past the cap on the others.
@@ -152,15 +146,9 @@ class ExchangeClient:
     ) -> Order:
         """Place one order, at most once: never doubled, but perhaps of unknown outcome
         (`UnknownStatusError`; see `orders.place_at_most_once`)."""
-        params = [("symbol", symbol), ("side", str(side)), ("type", order_type)]
-        params.append(("quantity", plain_decimal(qty, "qty")))
-        if order_type == "LIMIT":
-            if price is None:
-                raise ValueError("a LIMIT order needs a price")
-            params += [("price", plain_decimal(price, "price")), ("timeInForce", time_in_force)]
-        params.append(("newClientOrderId", client_order_id))
-        if reduce_only:
-            params.append(("reduceOnly", "true"))
+        params = new_order_params(
+            symbol, side, qty, price, client_order_id, time_in_force, order_type, reduce_only
+        )
         path = self.paths.order
 
         async def send() -> Order:
@@ -216,13 +204,7 @@ class ExchangeClient:
     ) -> Order:
         """PUT order; `UnsupportedError` (once learnt, without a request) → cancel/replace."""
         path = self.paths.order
-        params = [
-            ("symbol", symbol),
-            ("orderId", str(order_id)),
-            ("side", str(side)),
-            ("quantity", plain_decimal(qty, "qty")),
-            ("price", plain_decimal(price, "price")),
-        ]
+        params = modify_order_params(symbol, order_id, side, qty, price)
 
         async def modify() -> Order:
             reply = await self._wire.call(

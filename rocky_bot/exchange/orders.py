@@ -21,7 +21,7 @@ from rocky_bot.exchange.errors import (
     RejectedError,
     UnknownStatusError,
 )
-from rocky_bot.exchange.models import Order
+from rocky_bot.exchange.models import Order, Side
 
 #: -4116: "ClientOrderId is duplicated": our earlier send did land after all.
 DUPLICATE_CLIENT_ORDER_ID = -4116
@@ -32,6 +32,36 @@ def plain_decimal(value: Decimal, name: str) -> str:
     if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
         raise ValueError(f"{name} must be a positive finite Decimal, got {value!r}")
     return format(value, "f")
+
+
+def new_order_params(
+    symbol: str, side: Side, qty: Decimal, price: Decimal | None, client_order_id: str,
+    time_in_force: str, order_type: str, reduce_only: bool,
+) -> list[tuple[str, str]]:  # fmt: skip
+    """POST /fapi/v1/order's parameters; a LIMIT order needs a price and a timeInForce."""
+    params = [("symbol", symbol), ("side", str(side)), ("type", order_type)]
+    params.append(("quantity", plain_decimal(qty, "qty")))
+    if order_type == "LIMIT":
+        if price is None:
+            raise ValueError("a LIMIT order needs a price")
+        params += [("price", plain_decimal(price, "price")), ("timeInForce", time_in_force)]
+    params.append(("newClientOrderId", client_order_id))
+    if reduce_only:
+        params.append(("reduceOnly", "true"))
+    return params
+
+
+def modify_order_params(
+    symbol: str, order_id: int, side: Side, qty: Decimal, price: Decimal
+) -> list[tuple[str, str]]:
+    """PUT /fapi/v1/order's parameters."""
+    return [
+        ("symbol", symbol),
+        ("orderId", str(order_id)),
+        ("side", str(side)),
+        ("quantity", plain_decimal(qty, "qty")),
+        ("price", plain_decimal(price, "price")),
+    ]
 
 
 def order_ref(
