@@ -1,9 +1,12 @@
-"""One account's request plumbing: signed requests through httpx, replies into the error tree.
+"""One account's request plumbing: signed attempts through httpx, replies into the error tree.
 
-This is where an HTTP reply becomes a JSON payload or an `ExchangeError` (errors.py), and where
-the rules that hold for every endpoint live: idempotent calls are repeated per `should_retry`;
--1021 re-syncs the clock and retries once; 429/418 pause through the shared governor; an order
-request without a reply is 'unknown', never 'failed'. Every attempt is recorded for metrics.
+The rules that hold for every endpoint live here: idempotent calls are repeated per
+`should_retry`, with the jittered `REQUEST_RETRY` delays; -1021 re-syncs the clock and retries
+once; 429/418 pause through the shared governor; an order request without a reply is 'unknown',
+never 'failed'; a reply over the size cap is malformed. Every attempt is recorded for metrics.
+
+What a reply means (payload or error) is decided by replies.py, pure; how it travels (httpx's
+transport, proxies, pool, the cap and the deadline) by http_client.py.
 """
 
 from __future__ import annotations
