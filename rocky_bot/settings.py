@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     position_risk_path: str = "/fapi/v1/positionRisk"
     recv_window_ms: int = Field(5000, ge=1, le=60000)
     request_timeout_s: float = Field(5.0, gt=0)
+    max_reply_bytes: int = Field(1 << 20, ge=4096)  # a larger REST reply is refused, not read
     weight_limit_per_min: int = Field(2400, gt=0)
     user_stream: bool = True  # use the listenKey user data stream where the exchange has it
     user_stream_url: str | None = None  # default: base_url with ws:// scheme

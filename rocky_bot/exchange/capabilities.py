@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, TypeVar
 
 import structlog
@@ -62,14 +63,47 @@ def problem_kind(problem: str) -> str:
     return "missing_field" if problem.endswith(("is missing", "is null")) else "wrong_type"
 
 
+class Support(Enum):
+    """What is known of one optional feature of the exchange."""
+
+    UNKNOWN = "unknown"  # no answer has said yet: try it
+    PRESENT = "present"  # an answer showed it works
+    MISSING = "missing"  # an answer showed it is not there: refuse locally, fall back
+
+
+#: The optional features learnt from answers; each is a field of `Capabilities`.
+FEATURES = ("modify", "countdown", "ioc", "user_stream")
+
+
 @dataclass
 class Capabilities:
-    """What this exchange supports; None until an answer says so."""
+    """What this exchange supports, one `Support` per feature in `FEATURES`."""
 
-    modify: bool | None = None
-    countdown: bool | None = None
-    ioc: bool | None = None
-    user_stream: bool | None = None
+    modify: Support = Support.UNKNOWN
+    countdown: Support = Support.UNKNOWN
+    ioc: Support = Support.UNKNOWN
+    user_stream: Support = Support.UNKNOWN
+
+    def support(self, feature: str) -> Support:
+        if feature not in FEATURES:
+            raise KeyError(f"no such capability: {feature!r}")
+        support: Support = getattr(self, feature)
+        return support
+
+    def missing(self, feature: str) -> bool:
+        """True once an answer showed the exchange lacks `feature`: do not ask again."""
+        return self.support(feature) is Support.MISSING
+
+    def usable(self, feature: str) -> bool:
+        """True unless `feature` is known missing: worth trying (it may still turn out missing)."""
+        return not self.missing(feature)
+
+    def learn(self, feature: str, support: Support) -> bool:
+        """Record what an answer showed; True if that is news."""
+        if self.support(feature) is support:
+            return False
+        setattr(self, feature, support)
+        return True
 
 
 async def with_capability(
@@ -81,16 +115,18 @@ async def with_capability(
     by_status: bool = True,
     log: Any = log,
 ) -> T:
-    """Run `call`, learning from its answer whether the exchange has capability `name`."""
-    if getattr(capabilities, name) is False:
+    """Run `call`, learning from its answer whether the exchange has capability `name`.
+
+    Once learnt missing, the call is refused here, without a request (`UnsupportedError`).
+    """
+    if capabilities.missing(name):
         raise UnsupportedError(name, 0, "learnt from an earlier reply", 0)
     try:
         result = await call()
     except RejectedError as exc:
         if not _means_unsupported(exc, codes, by_status):
             raise
-        if getattr(capabilities, name) is not False:
-            setattr(capabilities, name, False)
+        if capabilities.learn(name, Support.MISSING):
             log.warning(
                 "capability_missing",
                 capability=name,
@@ -98,8 +134,8 @@ async def with_capability(
                 http_status=exc.http_status,
             )
         raise UnsupportedError(name, exc.code, exc.msg, exc.http_status) from exc
-    if getattr(capabilities, name) is None:
-        setattr(capabilities, name, True)
+    if capabilities.support(name) is Support.UNKNOWN:
+        capabilities.learn(name, Support.PRESENT)
     return result
 
 

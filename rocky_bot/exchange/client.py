@@ -6,13 +6,15 @@ re-invented by callers: a timed-out order is looked up by its clientOrderId befo
 sent again; -1021 re-syncs the clock and retries once; 429/418 pause through the shared governor;
 a capability the exchange lacks is learnt once and then refused locally, never retried in a loop.
 
-The endpoints live here; the request plumbing in wire.py, what is learnt about the exchange in
-capabilities.py, the exactly-once placement in orders.py.
+The endpoints live here; the request plumbing in wire.py (over http_client.py, replies read by
+replies.py), what is learnt about the exchange in capabilities.py, the placement that never
+doubles an order in orders.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -29,21 +31,26 @@ from rocky_bot.exchange.capabilities import (
     UNSUPPORTED,
     Capabilities,
     ReplyProblems,
-    problem_kind,
     with_capability,
 )
 from rocky_bot.exchange.errors import RejectedError
 from rocky_bot.exchange.governor import WeightGovernor
+from rocky_bot.exchange.http_client import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REPLY_BYTES
 from rocky_bot.exchange.models import Balance, Order, Position, Side, SymbolRules
-from rocky_bot.exchange.orders import order_ref, place_exactly_once, plain_decimal
+from rocky_bot.exchange.orders import (
+    modify_order_params,
+    new_order_params,
+    order_ref,
+    place_at_most_once,
+)
 from rocky_bot.exchange.paths import WEIGHTS, ApiPaths
-from rocky_bot.exchange.wire import RequestRecord, Wire, backoff, shared_ssl_context
+from rocky_bot.exchange.wire import RequestRecord, Wire
 
-#: Imported from here by the fleet, metrics and tests; they live in capabilities.py and wire.py.
-__all__ = [
-    "Capabilities", "ExchangeClient", "ReplyProblems", "RequestRecord", "backoff", "problem_kind",
-    "shared_ssl_context",
-]  # fmt: skip
+__all__ = ["ExchangeClient", "RequestRecord"]  # RequestRecord lives in wire.py
+
+#: exchangeInfo lists every symbol with its filters (hundreds of them, hundreds of kilobytes, on
+#: Binance): the one reply allowed past the cap on the others.
+EXCHANGE_INFO_MAX_BYTES = 16 << 20
 
 log = structlog.get_logger()
 T = TypeVar("T")
@@ -68,6 +75,9 @@ class ExchangeClient:
         max_read_attempts: int = 3,
         reply_problems: ReplyProblems | None = None,
         capabilities: Capabilities | None = None,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        rng: random.Random | None = None,
     ) -> None:
         self.account = account
         self.paths = paths
@@ -76,7 +86,6 @@ class ExchangeClient:
         self.capabilities = capabilities or Capabilities()
         self.reply_problems = reply_problems or ReplyProblems()
         self.server_clock = ServerClock(clock)
-        self._sleep = sleep
         self._key_hint = _redact_key(api_key)
         self._log = log.bind(account=account)
         self._wire = Wire(
@@ -84,7 +93,8 @@ class ExchangeClient:
             server_clock=self.server_clock, reply_problems=self.reply_problems,
             resync=self.sync_time, recv_window_ms=recv_window_ms, timeout_s=timeout_s,
             transport=transport, on_request=on_request, sleep=sleep,
-            max_read_attempts=max_read_attempts,
+            max_read_attempts=max_read_attempts, max_reply_bytes=max_reply_bytes,
+            max_connections=max_connections, rng=rng,
         )  # fmt: skip
 
     def __repr__(self) -> str:
@@ -114,7 +124,10 @@ class ExchangeClient:
 
     async def exchange_info(self) -> dict[str, SymbolRules]:
         path = self.paths.exchange_info
-        reply = await self._wire.call("GET", path, security=None, weight=WEIGHTS["exchange_info"])
+        reply = await self._wire.call(
+            "GET", path, security=None, weight=WEIGHTS["exchange_info"],
+            max_reply_bytes=EXCHANGE_INFO_MAX_BYTES,
+        )  # fmt: skip
         return self._wire.parse(parse.parse_exchange_info, reply, path)
 
     # ----------------------------------------------------------------------------------- orders
@@ -131,16 +144,11 @@ class ExchangeClient:
         order_type: str = "LIMIT",
         reduce_only: bool = False,
     ) -> Order:
-        """Place one order; never doubles it (see `orders.place_exactly_once`)."""
-        params = [("symbol", symbol), ("side", str(side)), ("type", order_type)]
-        params.append(("quantity", plain_decimal(qty, "qty")))
-        if order_type == "LIMIT":
-            if price is None:
-                raise ValueError("a LIMIT order needs a price")
-            params += [("price", plain_decimal(price, "price")), ("timeInForce", time_in_force)]
-        params.append(("newClientOrderId", client_order_id))
-        if reduce_only:
-            params.append(("reduceOnly", "true"))
+        """Place one order, at most once: never doubled, but perhaps of unknown outcome
+        (`UnknownStatusError`; see `orders.place_at_most_once`)."""
+        params = new_order_params(
+            symbol, side, qty, price, client_order_id, time_in_force, order_type, reduce_only
+        )
         path = self.paths.order
 
         async def send() -> Order:
@@ -153,9 +161,9 @@ class ExchangeClient:
             return await self.get_order(symbol, client_order_id=client_order_id)
 
         async def place() -> Order:
-            return await place_exactly_once(
+            return await place_at_most_once(
                 send, get, symbol=symbol, client_order_id=client_order_id,
-                sleep=self._sleep, log=self._log,
+                retry=self._wire.retrier(), log=self._log,
             )  # fmt: skip
 
         if time_in_force == "IOC" and order_type == "LIMIT":
@@ -196,13 +204,7 @@ class ExchangeClient:
     ) -> Order:
         """PUT order; `UnsupportedError` (once learnt, without a request) → cancel/replace."""
         path = self.paths.order
-        params = [
-            ("symbol", symbol),
-            ("orderId", str(order_id)),
-            ("side", str(side)),
-            ("quantity", plain_decimal(qty, "qty")),
-            ("price", plain_decimal(price, "price")),
-        ]
+        params = modify_order_params(symbol, order_id, side, qty, price)
 
         async def modify() -> Order:
             reply = await self._wire.call(

@@ -14,6 +14,14 @@ older than what the snapshot showed changes nothing).
 An exchange without the stream (listenKey POST answered 404/405, or the client's capabilities say
 so) is logged once and `run()` returns: the account keeps polling over REST.
 
+`close()` (the fleet's stop) also DELETEs the listenKey, best-effort and bounded in time: the key
+is a credential to the account's events, and left alone it stays valid for up to an hour after
+the daemon is gone.
+
+The connection itself (backoff, recycling, close racing the handshake) is the shared
+`Reconnector`; this module says where to connect (a fresh listenKey each time) and what to do
+with the events.
+
 The listenKey is a bearer credential for the account's private events: it never appears in a log
 line, including the reprs of connection errors, which can carry the URL.
 """
@@ -25,16 +33,21 @@ import contextlib
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import WebSocketException
+from websockets.asyncio.client import ClientConnection
 
-from rocky_bot.backoff import jittered_backoff
-from rocky_bot.exchange.errors import ApiError, ExchangeError, MalformedReplyError
+from rocky_bot.backoff import Backoff
+from rocky_bot.exchange.errors import (
+    ApiError,
+    ExchangeError,
+    MalformedReplyError,
+    UnsupportedError,
+)
 from rocky_bot.exchange.parse import parse_user_event
+from rocky_bot.reconnect import LinkSettings, Outcome, Reconnector
 
 __all__ = ["UserStream"]
 
@@ -44,7 +57,10 @@ log = structlog.get_logger()
 _UNAVAILABLE_STATUSES = frozenset({404, 405})
 #: "This listenKey does not exist."
 _KEY_GONE_CODE = -1125
-_RECYCLED, _KEY_EXPIRED, _GOOD, _FAILED = "recycled", "key_expired", "good", "failed"
+
+
+class _Unavailable(Exception):
+    """The exchange has no user data stream: `run()` returns, the account polls."""
 
 
 class UserStream:
@@ -70,134 +86,103 @@ class UserStream:
         self._on_event = on_event
         self._on_reconnect = on_reconnect
         self._keepalive_s = keepalive_s
-        self._clock = clock
-        self._rng = rng or random.Random()
-        self._backoff_initial_s = backoff_initial_s
-        self._backoff_max_s = backoff_max_s
-        self._open_timeout_s = open_timeout_s
         self._close_timeout_s = close_timeout_s
-        self._max_age_s = max_connection_age_s
-        self._stable_after_s = stable_after_s
-        self._ws: ClientConnection | None = None
-        self._closed = asyncio.Event()
+        settings = LinkSettings(
+            open_timeout_s=open_timeout_s, close_timeout_s=close_timeout_s,
+            max_age_s=max_connection_age_s, stable_after_s=stable_after_s,
+            backoff=Backoff(initial_s=backoff_initial_s, max_s=backoff_max_s),
+        )  # fmt: skip
+        self._link = Reconnector(
+            "user_stream", settings, progress=lambda: self.events, rng=rng, clock=clock,
+            scrub=self._scrub,
+        )  # fmt: skip
+        self._key: str | None = None  # the listenKey in use: a secret, never logged
         self._key_gone = False
         self._unavailable_logged = False
         self.events = 0
         self.bad_messages = 0
-        self.reconnects = 0
 
     @property
     def connected(self) -> bool:
-        return self._ws is not None
+        return self._link.connection is not None
 
     async def close(self) -> None:
-        self._closed.set()
-        ws = self._ws
-        if ws is not None:
-            await ws.close()
+        """Stop: close the connection, then delete the listenKey (best-effort, bounded)."""
+        await self._link.close()
+        await self._delete_key()
 
     async def run(self) -> None:
         """Keep the stream connected until closed or cancelled; return at once if unavailable."""
-        if getattr(self._client.capabilities, "user_stream", None) is False:
+        if self._client.capabilities.missing("user_stream"):
             self._unavailable("capability")
             return
-        delays = self._backoff()
-        while not self._closed.is_set():
-            try:
-                key = await self._client.new_listen_key()
-            except ApiError as exc:
-                if exc.http_status in _UNAVAILABLE_STATUSES:
-                    self._unavailable(f"HTTP {exc.http_status}")
-                    return
-                log.warning("listen_key_failed", error=str(exc))
-                outcome = _FAILED
-            except ExchangeError as exc:
-                log.warning("listen_key_failed", error=f"{type(exc).__name__}: {exc}")
-                outcome = _FAILED
-            else:
-                if self._closed.is_set():
-                    break
-                outcome = await self._session(key)
-            if self._closed.is_set():
-                break
-            if outcome != _FAILED:
-                delays = self._backoff()  # a good connection resets the backoff
-            if outcome in (_RECYCLED, _KEY_EXPIRED):
-                continue  # planned: straight to a fresh key and connection
-            delay = next(delays)
-            log.info("user_stream_reconnect_scheduled", delay_s=round(delay, 3))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closed.wait(), delay)
+        try:
+            await self._link.run(self._dial, self._serve)
+        except _Unavailable as exc:
+            self._unavailable(str(exc))
+            return
+        if self._link.closed:
+            await self._delete_key()  # a key that arrived after close() had deleted the last
 
     def _unavailable(self, reason: str) -> None:
         if not self._unavailable_logged:
             self._unavailable_logged = True
             log.warning("user_stream_unavailable", reason=reason, fallback="rest_polling")
 
-    def _backoff(self) -> Iterator[float]:
-        return jittered_backoff(
-            initial_s=self._backoff_initial_s, max_s=self._backoff_max_s, rng=self._rng
-        )
+    def _scrub(self, text: str) -> str:
+        key = self._key
+        return text.replace(key, "<listenKey>") if key else text
 
-    async def _session(self, key: str) -> str:
-        self._key_gone = False
-        events_before = self.events
-        opened = self._clock()
+    async def _dial(self) -> str | None:
+        """A fresh listenKey's URL (an active key comes back extended); None after a failure."""
         try:
-            async with connect(
-                f"{self._base}/ws/{key}",
-                open_timeout=self._open_timeout_s,
-                close_timeout=self._close_timeout_s,
-                compression=None,
-            ) as ws:
-                self._ws = ws
-                if self._closed.is_set():  # close() raced the handshake
-                    return _GOOD
-                log.info("user_stream_connected")
-                keepalive = asyncio.create_task(self._keepalive(ws), name="listen-key-keepalive")
-                try:
-                    return await self._read(ws, opened, events_before)
-                finally:
-                    keepalive.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await keepalive
-        except (OSError, TimeoutError, WebSocketException) as exc:
-            # The URL (and so the key) can appear in these messages: scrub it.
+            key = await self._client.new_listen_key()
+        except UnsupportedError as exc:
+            raise _Unavailable("capability") from exc
+        except ApiError as exc:
+            if exc.http_status in _UNAVAILABLE_STATUSES:
+                raise _Unavailable(f"HTTP {exc.http_status}") from exc
+            log.warning("listen_key_failed", error=str(exc))
+            return None
+        except ExchangeError as exc:
+            log.warning("listen_key_failed", error=f"{type(exc).__name__}: {exc}")
+            return None
+        self._key = key
+        return f"{self._base}/ws/{key}"
+
+    async def _delete_key(self) -> None:
+        key, self._key = self._key, None
+        if key is None:
+            return
+        try:
+            async with asyncio.timeout(self._close_timeout_s):
+                await self._client.close_listen_key()
+        except Exception as exc:  # best-effort: unanswered, refused, or the client closed already
             error = f"{type(exc).__name__}: {exc}".replace(key, "<listenKey>")
-            log.warning("user_stream_disconnected", error=error)
-        finally:
-            if self._ws is not None:
-                self._ws = None
-                self.reconnects += 1
-        good = self.events > events_before or self._clock() - opened >= self._stable_after_s
-        return _GOOD if good else _FAILED
+            log.warning("listen_key_close_failed", error=error)
+        else:
+            log.info("listen_key_closed")
 
-    async def _read(self, ws: ClientConnection, opened: float, events_before: int) -> str:
+    async def _serve(self, ws: ClientConnection) -> Outcome | None:
+        """Re-snapshot over REST, then deliver events, keeping the key alive meanwhile."""
+        self._key_gone = False
+        keepalive = asyncio.create_task(self._keepalive(ws), name="listen-key-keepalive")
         try:
-            await self._on_reconnect()
-        except Exception:
-            # The socket stays up: events keep flowing and the account's periodic reconcile
-            # repairs what the snapshot missed.
-            log.exception("user_stream_resync_failed")
-        try:
-            async with asyncio.timeout(self._max_age_s) as age:
-                async for raw in ws:
-                    if self._handle(raw):
-                        log.info("listen_key_expired", source="event")
-                        return _KEY_EXPIRED
-        except TimeoutError:
-            if not age.expired():
-                raise
-            log.info("user_stream_recycled", age_s=round(self._clock() - opened, 1))
-            return _RECYCLED
-        if self._key_gone:
-            return _KEY_EXPIRED
-        if self._closed.is_set():
-            log.info("user_stream_closed")
-            return _GOOD
-        log.warning("user_stream_disconnected", code=ws.close_code, reason=ws.close_reason)
-        good = self.events > events_before or self._clock() - opened >= self._stable_after_s
-        return _GOOD if good else _FAILED
+            try:
+                await self._on_reconnect()
+            except Exception:
+                # The socket stays up: events keep flowing and the account's periodic reconcile
+                # repairs what the snapshot missed.
+                log.exception("user_stream_resync_failed")
+            async for raw in ws:
+                if self._handle(raw):
+                    log.info("listen_key_expired", source="event")
+                    return Outcome.PLANNED
+            return Outcome.PLANNED if self._key_gone else None
+        finally:
+            keepalive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keepalive
 
     def _handle(self, raw: str | bytes) -> bool:
         """Deliver one frame; True when it says the listenKey expired."""

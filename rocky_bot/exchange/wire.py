@@ -1,27 +1,27 @@
-"""One account's request plumbing: signed requests through httpx, replies into the error tree.
+"""One account's request plumbing: signed attempts through httpx, replies into the error tree.
 
-This is where an HTTP reply becomes a JSON payload or an `ExchangeError` (errors.py), and where
-the rules that hold for every endpoint live: idempotent calls are repeated per `should_retry`;
--1021 re-syncs the clock and retries once; 429/418 pause through the shared governor; an order
-request without a reply is 'unknown', never 'failed'. Every attempt is recorded for metrics.
+The rules that hold for every endpoint live here: idempotent calls are repeated per
+`should_retry`, with the jittered `REQUEST_RETRY` delays; -1021 re-syncs the clock and retries
+once; 429/418 pause through the shared governor; an order request without a reply is 'unknown',
+never 'failed'; a reply over the size cap is malformed. Every attempt is recorded for metrics.
+
+What a reply means (payload or error) is decided by replies.py, pure; how it travels (httpx's
+transport, proxies, pool, the cap and the deadline) by http_client.py.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import math
-import ssl
+import random
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import httpx
 import structlog
 
+from rocky_bot.backoff import REQUEST_RETRY, Retrier
 from rocky_bot.exchange.auth import SECURITY, SIGNED, BinanceHmacAuth, ServerClock
 from rocky_bot.exchange.capabilities import ReplyProblems, problem_kind
 from rocky_bot.exchange.errors import (
@@ -31,31 +31,16 @@ from rocky_bot.exchange.errors import (
     MalformedReplyError,
     RateLimitedError,
     RejectedError,
-    RetryableError,
     TransportError,
     UnknownStatusError,
-    classify,
     should_retry,
 )
 from rocky_bot.exchange.governor import WeightGovernor
-from rocky_bot.exchange.transport import KeepAliveTransport
-
-
-@functools.cache
-def shared_ssl_context() -> ssl.SSLContext:
-    """One TLS context for every account's client: each costs ~0.7 MB (22 MB at 30 accounts).
-
-    The system store is used, as the machines that run rocky-bot trust their proxy's CA there.
-    """
-    return ssl.create_default_context()
-
+from rocky_bot.exchange.http_client import ReplyTooLarge, new_http_client, read_reply
+from rocky_bot.exchange.replies import NOT_JSON, decode, reply_error
 
 log = structlog.get_logger()
 T = TypeVar("T")
-
-#: Retry-After when a 429/418 comes without one (Binance documents it for spot only).
-DEFAULT_RETRY_AFTER_S = 60.0
-_NOT_JSON: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,22 +55,6 @@ class RequestRecord:
     code: int | None
     weight: int
     elapsed_s: float
-
-
-def backoff(first_s: float = 0.05, factor: float = 2.0, cap_s: float = 1.0) -> Iterator[float]:
-    """Delays between repeats of a request: 50 ms doubling to 1 s (callers bound the count)."""
-    delay = first_s
-    while True:
-        yield delay
-        delay = min(cap_s, delay * factor)
-
-
-def retry_after_s(headers: httpx.Headers) -> float:
-    try:
-        seconds = float(headers.get("Retry-After", ""))
-    except ValueError:
-        return DEFAULT_RETRY_AFTER_S
-    return seconds if math.isfinite(seconds) and seconds >= 0 else DEFAULT_RETRY_AFTER_S
 
 
 class Wire:
@@ -113,27 +82,32 @@ class Wire:
         on_request: Callable[[RequestRecord], None] | None,
         sleep: Callable[[float], Awaitable[object]],
         max_read_attempts: int,
+        max_reply_bytes: int,
+        max_connections: int,
+        rng: random.Random | None,
     ) -> None:
         self.account = account
         self.reply_problems = reply_problems
         self._governor = governor
         self._resync = resync
         self._sleep = sleep
+        self._rng = rng or random.Random()
         self._on_request = on_request
         self._timeout_s = timeout_s
         self._max_read_attempts = max(1, max_read_attempts)
+        self._max_reply_bytes = max_reply_bytes
         self._log = log.bind(account=account)
-        self._http = httpx.AsyncClient(
-            base_url=base_url,
-            auth=BinanceHmacAuth(api_key, secret, server_clock, recv_window_ms),
-            timeout=httpx.Timeout(timeout_s),
-            transport=transport or KeepAliveTransport(shared_ssl_context),
-            headers={"User-Agent": "rocky-bot"},
-            verify=shared_ssl_context(),
-        )
+        self._http = new_http_client(
+            base_url, auth=BinanceHmacAuth(api_key, secret, server_clock, recv_window_ms),
+            timeout_s=timeout_s, max_connections=max_connections, transport=transport,
+        )  # fmt: skip
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    def retrier(self) -> Retrier:
+        """A walk along the request retry policy, sleeping through the client's `sleep`."""
+        return REQUEST_RETRY.retrier(self._rng, self._sleep)
 
     def parse(self, parser: Callable[[Any, str], T], reply: Any, path: str) -> T:
         try:
@@ -152,13 +126,15 @@ class Wire:
         weight: int,
         idempotent: bool = True,
         order: bool = False,
+        max_reply_bytes: int | None = None,
     ) -> Any:
         """One logical call: repeats idempotent ones per `should_retry`, re-syncs on -1021."""
         attempts = self._max_read_attempts if idempotent else 1
-        delays, attempt, resynced = backoff(), 1, False
+        retry, attempt, resynced = self.retrier(), 1, False
+        cap = max_reply_bytes or self._max_reply_bytes
         while True:
             try:
-                return await self._send(method, path, params, security, weight, order)
+                return await self._send(method, path, params, security, weight, order, cap)
             except RejectedError as exc:
                 if exc.code != TIMESTAMP_CODE or security != SIGNED or resynced:
                     raise
@@ -168,14 +144,14 @@ class Wire:
             except ExchangeError as exc:
                 if not idempotent or attempt >= attempts or not should_retry(exc):
                     raise
-                attempt, delay = attempt + 1, next(delays)
+                attempt, delay = attempt + 1, retry.next_delay()
                 self._log.info(
                     "request_retried",
                     method=method,
                     endpoint=path,
                     attempt=attempt,
                     reason=type(exc).__name__,
-                    delay_s=delay,
+                    delay_s=round(delay, 3),
                 )
                 await self._sleep(delay)
 
@@ -187,6 +163,7 @@ class Wire:
         security: str | None,
         weight: int,
         order: bool,
+        max_reply_bytes: int,
     ) -> Any:
         """One HTTP attempt → JSON payload, or the error tree. Records the attempt either way."""
         await self._governor.wait_ready(self.account, sleep=self._sleep)
@@ -194,29 +171,33 @@ class Wire:
         started, status, code = time.perf_counter(), None, None
         try:
             try:
-                response = await self._http.send(request)
+                response, body = await read_reply(
+                    self._http, request, max_bytes=max_reply_bytes, deadline_s=2 * self._timeout_s
+                )
+            except ReplyTooLarge as exc:
+                status = exc.status
+                self.reply_problems.note("too_large", self.account, path, str(exc))
+                raise MalformedReplyError(path, str(exc)) from exc
             except httpx.HTTPError as exc:
                 raise self._no_reply(method, path, exc, order) from exc
             status = response.status_code
             used = response.headers.get("X-MBX-USED-WEIGHT-1M", "")
             if used.isdigit():
                 self._governor.observe(int(used))
-            payload = _decode(response.content)
-            if payload is _NOT_JSON:
+            payload = decode(status, body)
+            if payload is NOT_JSON:
                 kind = response.headers.get("Content-Type", "")
                 self.reply_problems.note(
                     "html" if "html" in kind else "not_json", self.account, path,
-                    f"HTTP {status}, {kind or 'no content type'}, {len(response.content)} bytes",
+                    f"HTTP {status}, {kind or 'no content type'}, {len(body)} bytes",
                 )  # fmt: skip
-            error = self._api_error(response, payload, order)
+            error = self._reply_error(response, payload, order)
             if error is not None:
                 code = error.code
                 raise error
-            if payload is _NOT_JSON:
+            if payload is NOT_JSON:
                 kind = response.headers.get("Content-Type", "no content type")
-                raise MalformedReplyError(
-                    path, f"reply is not JSON ({kind}, {len(response.content)} bytes)"
-                )
+                raise MalformedReplyError(path, f"reply is not JSON ({kind}, {len(body)} bytes)")
             if isinstance(payload, dict) and isinstance(payload.get("code"), int):
                 code = payload["code"]
             return payload
@@ -250,24 +231,20 @@ class Wire:
             return UnknownStatusError(0, f"{what} on {method} {path}: the order may exist", 0)
         return TransportError(f"{method} {path}: {what}")
 
-    def _api_error(self, response: httpx.Response, payload: object, order: bool) -> ApiError | None:
-        status = response.status_code
-        body = _error_body(payload)
-        if body is None and status < 400:
-            return None
-        code, msg = body or (0, f"HTTP {status}" + (" (not JSON)" if payload is _NOT_JSON else ""))
-        limited = status in (418, 429) or code == -1003
-        error = classify(code, msg, status, retry_after_s(response.headers) if limited else 0.0)
+    def _reply_error(
+        self, response: httpx.Response, payload: object, order: bool
+    ) -> ApiError | None:
+        """`replies.reply_error`, and a 429/418 pauses this client (a 418 every client)."""
+        error = reply_error(response.status_code, response.headers, payload, order=order)
         if isinstance(error, RateLimitedError):
             scope = None if error.is_ban else self.account
             self._governor.pause(error.retry_after_s, client_id=scope)
             self._log.warning(
-                "rate_limited", http_status=status, code=code, retry_after_s=error.retry_after_s
+                "rate_limited",
+                http_status=response.status_code,
+                code=error.code,
+                retry_after_s=error.retry_after_s,
             )
-        elif order and (status >= 500 or status == 408):
-            error = UnknownStatusError(code, msg, status)
-        elif not order and isinstance(error, UnknownStatusError):
-            error = RetryableError(code, msg, status)  # a read or a cancel: just ask again
         return error
 
     def _record(
@@ -286,20 +263,3 @@ class Wire:
             self._on_request(record)
         except Exception as exc:  # a metrics hook must never break trading
             self._log.warning("request_hook_failed", error=type(exc).__name__)
-
-
-def _error_body(payload: object) -> tuple[int, str] | None:
-    if not isinstance(payload, dict):
-        return None
-    code, msg = payload.get("code"), payload.get("msg")
-    if isinstance(code, int) and not isinstance(code, bool) and code < 0 and isinstance(msg, str):
-        return code, msg
-    return None
-
-
-def _decode(content: bytes) -> Any:
-    """JSON with decimals kept exact; `_NOT_JSON` for anything else (HTML, empty, garbage)."""
-    try:
-        return json.loads(content, parse_float=Decimal)
-    except (ValueError, RecursionError):
-        return _NOT_JSON

@@ -63,7 +63,8 @@ class FleetParts:
         return ExchangeClient(
             self.base_url, account.key, account.secret, account=account.account_id,
             governor=self.governor, paths=paths, recv_window_ms=s.recv_window_ms,
-            timeout_s=s.request_timeout_s, on_request=self._on_request,
+            timeout_s=s.request_timeout_s, max_reply_bytes=s.max_reply_bytes,
+            on_request=self._on_request,
             reply_problems=self.reply_problems, capabilities=self.capabilities,
             transport=self.transport_factory() if self.transport_factory else None,
         )  # fmt: skip

@@ -174,11 +174,11 @@ class AccountUpkeep:
         """Whether this account can leave orders resting: makers always, takers only when they
         send GTC (IOC off by setting, or learnt missing at run time)."""
         capabilities = self.account.client.capabilities
-        if self.settings.deadman_countdown_s <= 0 or capabilities.countdown is False:
+        if self.settings.deadman_countdown_s <= 0 or capabilities.missing("countdown"):
             return False
         if self.account.spec.role is not Role.TAKER:
             return True
-        return not self.settings.taker_ioc or capabilities.ioc is False
+        return not self.settings.taker_ioc or capabilities.missing("ioc")
 
     async def arm_deadman(self) -> None:
         """(Re-)arm countdownCancelAll on every symbol: if we die, the exchange empties the book."""
@@ -190,7 +190,7 @@ class AccountUpkeep:
             try:
                 await client.countdown_cancel_all(symbol, countdown_ms)
             except ApiError as exc:
-                if client.capabilities.countdown is False:
+                if client.capabilities.missing("countdown"):
                     log.warning("deadman_unavailable", code=exc.code, reason=exc.msg)
                     return
                 raise

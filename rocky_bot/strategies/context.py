@@ -51,7 +51,7 @@ class AccountContext:
         return qty_for(self.spec.layer, symbol)
 
     def can_modify(self) -> bool:
-        return self.use_modify and self.account.client.capabilities.modify is not False
+        return self.use_modify and self.account.client.capabilities.usable("modify")
 
     def record_failure(self, exc: BaseException) -> None:
         """A loop iteration failed: shown on /status and counted by the breaker."""

@@ -189,7 +189,7 @@ class Executor:
             if exc.order_gone:  # filled or cancelled meanwhile: the next iteration re-decides
                 self.state.forget(modify.client_order_id)
                 return
-            if self.client.capabilities.modify is False:
+            if self.client.capabilities.missing("modify"):
                 await self.cancel(modify.symbol, modify.client_order_id, "modify_unsupported")
                 return
             self._reject(Place(modify.symbol, modify.side, modify.price, modify.qty), exc)

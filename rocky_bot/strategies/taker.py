@@ -42,7 +42,7 @@ class TakerLoop(StrategyLoop):
                 exposure=ctx.state.exposure(self.symbol),
                 coin=self._coin(),
                 leftovers=leftovers,
-                ioc=self.ioc and ctx.account.client.capabilities.ioc is not False,
+                ioc=self.ioc and ctx.account.client.capabilities.usable("ioc"),
             )
         )
         await ctx.executor.execute(intents)

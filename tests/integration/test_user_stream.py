@@ -1,4 +1,5 @@
-"""UserStream against a real websockets server on 127.0.0.1 and a fake exchange client."""
+"""UserStream against a real websockets server on 127.0.0.1 and a fake exchange client, and
+against the sandbox where the exchange's side matters (the listenKey deleted on stop)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,22 @@ import time
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal as D
 from http import HTTPStatus
-from types import SimpleNamespace
 
+import httpx
+import pytest
+from conftest import mint
+from fleet_harness import running_fleet
 from structlog.testing import capture_logs
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import InvalidURI
 
-from rocky_bot.exchange.errors import classify
+from rocky_bot.exchange.capabilities import Capabilities, Support
+from rocky_bot.exchange.client import ExchangeClient
+from rocky_bot.exchange.errors import RejectedError, classify
+from rocky_bot.exchange.governor import WeightGovernor
 from rocky_bot.exchange.models import AccountUpdate, OrderStatus, OrderUpdate, Side
 from rocky_bot.exchange.user_stream import UserStream
+from rocky_bot.keys import load_keys
 
 ORDER_UPDATE = {
     "e": "ORDER_TRADE_UPDATE",
@@ -60,12 +69,14 @@ ACCOUNT_UPDATE = {
 class FakeClient:
     """The slice of the exchange client a UserStream uses, with scripted answers."""
 
-    def __init__(self, *, user_stream: bool | None = None) -> None:
-        self.capabilities = SimpleNamespace(user_stream=user_stream)
+    def __init__(self, *, user_stream: Support = Support.UNKNOWN) -> None:
+        self.capabilities = Capabilities(user_stream=user_stream)
         self.keys_issued = 0
         self.keepalives = 0
+        self.keys_closed = 0
         self.new_key_error: Exception | None = None
         self.keepalive_error: Exception | None = None
+        self.close_hangs = False
 
     async def new_listen_key(self) -> str:
         if self.new_key_error is not None:
@@ -78,6 +89,11 @@ class FakeClient:
         if self.keepalive_error is not None:
             error, self.keepalive_error = self.keepalive_error, None
             raise error
+
+    async def close_listen_key(self) -> None:
+        if self.close_hangs:
+            await asyncio.Event().wait()  # an exchange that never answers
+        self.keys_closed += 1
 
 
 class ScriptedUserStreamServer:
@@ -248,7 +264,7 @@ async def test_exchange_without_listen_key_endpoint_makes_run_return_once():
 
 
 async def test_capability_known_missing_means_no_listen_key_request():
-    client = FakeClient(user_stream=False)
+    client = FakeClient(user_stream=Support.MISSING)
     account = Account()
     stream = UserStream(client, "ws://127.0.0.1:9", account.on_event, account.on_reconnect)
     with capture_logs() as logs:
@@ -265,3 +281,80 @@ async def test_a_listen_key_error_is_retried_with_backoff():
         assert not stream.connected and server.connections == []
         client.new_key_error = None
         await eventually(lambda: stream.connected and account.resyncs == 1)
+
+
+async def test_close_deletes_the_listen_key_on_the_exchange(sandbox):
+    """Against the sandbox: after stop, the key the stream used is dead (a keepalive is refused
+    with -1125) instead of staying valid for up to an hour."""
+    key, secret = await mint(sandbox, "stopping")
+    client = ExchangeClient(
+        sandbox.base_url, key, secret, account="stopping", governor=WeightGovernor()
+    )
+    account = Account()
+    stream = UserStream(client, sandbox.ws_url, account.on_event, account.on_reconnect)
+    task = asyncio.create_task(stream.run())
+    try:
+        await eventually(lambda: stream.connected and account.resyncs == 1, within=5.0)
+        await client.keepalive_listen_key()  # alive while the stream runs
+        with capture_logs() as logs:
+            await stream.close()
+        await asyncio.wait_for(task, 3.0)
+        with pytest.raises(RejectedError) as gone:
+            await client.keepalive_listen_key()
+        assert gone.value.code == -1125
+        assert "listen_key_closed" in [e["event"] for e in logs]
+    finally:
+        await client.aclose()
+
+
+async def test_close_is_bounded_when_the_exchange_does_not_answer_the_delete():
+    client = FakeClient()
+    client.close_hangs = True
+    async with running_stream(client, close_timeout_s=0.2) as (stream, _, account):
+        await eventually(lambda: stream.connected and account.resyncs == 1)
+        with capture_logs() as logs:
+            started = time.monotonic()
+            await stream.close()
+            elapsed = time.monotonic() - started
+    assert elapsed < 1.5  # the close handshake and the DELETE, 0.2 s each; slack for a busy box
+    assert [e["event"] for e in logs if "listen_key" in e["event"]] == ["listen_key_close_failed"]
+    assert "secret-listen-key" not in repr(logs)
+
+
+async def test_close_deletes_the_key_once_and_only_a_key_it_holds():
+    client = FakeClient()
+    async with running_stream(client) as (stream, _, account):
+        await eventually(lambda: stream.connected and account.resyncs == 1)
+        await stream.close()
+        await stream.close()
+    assert client.keys_closed == 1
+    never_connected = FakeClient()
+    idle = UserStream(
+        never_connected, "ws://127.0.0.1:9", Account().on_event, Account().on_reconnect
+    )
+    await idle.close()  # never had a key: nothing to delete
+    assert never_connected.keys_closed == 0
+
+
+async def test_an_invalid_stream_url_is_raised_without_the_key():
+    """A configuration error is not retried forever; its message carries the URL, so the key is
+    scrubbed from it before the supervisor logs it."""
+    client = FakeClient()
+    account = Account()
+    stream = UserStream(client, "https://127.0.0.1:9", account.on_event, account.on_reconnect)
+    with pytest.raises(InvalidURI) as info:
+        await asyncio.wait_for(stream.run(), 2.0)
+    assert "secret-listen-key" not in str(info.value) and "<listenKey>" in str(info.value)
+
+
+async def test_the_fleet_stop_leaves_no_listen_key_alive(sandbox, tmp_path):
+    """End to end: the fleet closes each user stream before its client, so every account's
+    listenKey is deleted on the exchange when the daemon stops."""
+    async with running_fleet(sandbox, tmp_path, ids=["mm-anchor", "taker-1"]) as handle:
+        streams = [unit.upkeep.stream for unit in handle.fleet.units]
+        await eventually(lambda: all(s is not None and s.connected for s in streams), within=5.0)
+        await handle.stop_and_wait()
+    async with httpx.AsyncClient(base_url=sandbox.base_url) as http:
+        for account in load_keys(handle.keys_path).accounts:
+            reply = await http.put("/fapi/v1/listenKey", headers={"X-MBX-APIKEY": account.key})
+            assert reply.json()["code"] == -1125, account.account_id  # no live key

@@ -12,7 +12,8 @@ import pytest
 import respx
 import structlog
 
-from rocky_bot.exchange.client import ExchangeClient, RequestRecord, backoff
+from rocky_bot.exchange.capabilities import Support
+from rocky_bot.exchange.client import ExchangeClient, RequestRecord
 from rocky_bot.exchange.errors import (
     FatalError,
     MalformedReplyError,
@@ -172,7 +173,8 @@ async def test_reads_retry_5xx_with_backoff_then_succeed(
     )  # fmt: skip
     assert await client.balance() == []
     assert route.call_count == 3
-    assert fake_time.slept == [0.05, 0.1]
+    first, second = fake_time.slept  # jittered below a ceiling that doubles from 50 ms
+    assert 0.025 <= first <= 0.05 and 0.05 <= second <= 0.1
 
 
 async def test_reads_give_up_after_bounded_attempts(
@@ -201,9 +203,17 @@ async def test_timeout_on_a_read_is_a_transport_error(
         await client.position_risk("BTCUSDT")
 
 
-def test_backoff_doubles_to_a_cap() -> None:
-    delays = backoff(first_s=0.1, factor=2, cap_s=0.5)
-    assert [next(delays) for _ in range(5)] == [0.1, 0.2, 0.4, 0.5, 0.5]
+async def test_two_clients_failing_together_do_not_retry_in_lock_step(
+    make_client: Callable[..., ExchangeClient], router: respx.Router, fake_time: FakeTime
+) -> None:
+    router.get("/fapi/v1/balance").mock(return_value=httpx.Response(503, text="down"))
+    waits = []
+    for account in ("mm-l1-buy-05bps", "mm-l1-sell-05bps"):
+        fake_time.slept.clear()
+        with pytest.raises(RetryableError):
+            await make_client(account).balance()
+        waits.append(list(fake_time.slept))
+    assert waits[0] != waits[1]
 
 
 # -------------------------------------------------------------------------------- rate limits
@@ -272,7 +282,7 @@ async def test_modify_unsupported_is_learnt_once_and_never_retried(
                     "BTCUSDT", order_id=1, side=Side.BUY, qty=D("0.001"), price=D("95000")
                 )
             assert info.value.capability == "modify"  # type: ignore[attr-defined]
-    assert client.capabilities.modify is False
+    assert client.capabilities.modify is Support.MISSING
     assert route.call_count == 1
     assert [e["capability"] for e in logs if e["event"] == "capability_missing"] == ["modify"]
 
@@ -285,7 +295,7 @@ async def test_modify_of_a_gone_order_does_not_disable_modify(
         await client.modify_order(
             "BTCUSDT", order_id=1, side=Side.SELL, qty=D("0.001"), price=D("95000")
         )
-    assert client.capabilities.modify is None
+    assert client.capabilities.modify is Support.UNKNOWN
 
 
 async def test_modify_success_marks_modify_supported(
@@ -295,7 +305,7 @@ async def test_modify_success_marks_modify_supported(
     order = await client.modify_order(
         "BTCUSDT", order_id=4242, side=Side.BUY, qty=D("0.001"), price=D("95001.0")
     )
-    assert order.price == D("95001.0") and client.capabilities.modify is True
+    assert order.price == D("95001.0") and client.capabilities.modify is Support.PRESENT
     params = signed_params(route.calls.last.request)
     assert params["orderId"] == "4242" and params["price"] == "95001.0"
 
@@ -307,7 +317,7 @@ async def test_countdown_unknown_endpoint_disables_dead_man(
     for _ in range(2):
         with pytest.raises(RejectedError):
             await client.countdown_cancel_all("BTCUSDT", 30_000)
-    assert client.capabilities.countdown is False and route.call_count == 1
+    assert client.capabilities.countdown is Support.MISSING and route.call_count == 1
 
 
 async def test_countdown_supported_sends_symbol_and_time(
@@ -318,7 +328,7 @@ async def test_countdown_supported_sends_symbol_and_time(
     )
     await client.countdown_cancel_all("BTCUSDT", 30_000)
     assert signed_params(route.calls.last.request)["countdownTime"] == "30000"
-    assert client.capabilities.countdown is True
+    assert client.capabilities.countdown is Support.PRESENT
 
 
 async def test_user_stream_missing_is_learnt_once(
@@ -328,7 +338,7 @@ async def test_user_stream_missing_is_learnt_once(
     for _ in range(2):
         with pytest.raises(RejectedError):
             await client.new_listen_key()
-    assert client.capabilities.user_stream is False and route.call_count == 1
+    assert client.capabilities.user_stream is Support.MISSING and route.call_count == 1
 
 
 async def test_listen_key_calls_use_the_key_but_no_signature(
@@ -344,7 +354,7 @@ async def test_listen_key_calls_use_the_key_but_no_signature(
         request = route.calls.last.request
         assert request.headers["X-MBX-APIKEY"] == KEY
         assert b"signature" not in request.url.query + request.content
-    assert client.capabilities.user_stream is True
+    assert client.capabilities.user_stream is Support.PRESENT
 
 
 # --------------------------------------------------------------------------- records, secrets

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import structlog
 
-from rocky_bot.exchange.client import Capabilities, ReplyProblems, problem_kind
+from rocky_bot.exchange.capabilities import Capabilities, ReplyProblems, problem_kind
 from rocky_bot.exchange.errors import ApiError, MalformedReplyError, UnsupportedError
 from rocky_bot.exchange.models import Side
 

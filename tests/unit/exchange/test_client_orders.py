@@ -9,6 +9,7 @@ import httpx
 import pytest
 import respx
 
+from rocky_bot.exchange.capabilities import Support
 from rocky_bot.exchange.client import ExchangeClient
 from rocky_bot.exchange.errors import RejectedError, TransportError, UnknownStatusError
 from rocky_bot.exchange.models import Order, OrderStatus, Side
@@ -157,7 +158,7 @@ async def test_ioc_refused_as_unsupported_marks_ioc_false(
     )
     with pytest.raises(RejectedError):
         await place(client, time_in_force="IOC")
-    assert client.capabilities.ioc is False
+    assert client.capabilities.ioc is Support.MISSING
     with pytest.raises(RejectedError):
         await place(client, time_in_force="IOC")  # refused locally, no request
     await place(client)  # GTC still works
@@ -167,7 +168,7 @@ async def test_ioc_refused_as_unsupported_marks_ioc_false(
 async def test_ioc_accepted_marks_ioc_true(client: ExchangeClient, router: respx.Router) -> None:
     router.post(ORDER).respond(json=order_json(timeInForce="IOC", status="EXPIRED"))
     order = await place(client, time_in_force="IOC")
-    assert order.status is OrderStatus.EXPIRED and client.capabilities.ioc is True
+    assert order.status is OrderStatus.EXPIRED and client.capabilities.ioc is Support.PRESENT
 
 
 async def test_get_order_by_id_and_missing_order(

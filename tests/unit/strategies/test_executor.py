@@ -13,6 +13,7 @@ import asyncio
 from decimal import Decimal
 
 from rocky_bot.account import AccountBreaker, AccountState
+from rocky_bot.exchange.capabilities import Capabilities, Support
 from rocky_bot.exchange.errors import RejectedError, UnknownStatusError
 from rocky_bot.exchange.models import Order, OrderStatus, Side, SymbolRules
 from rocky_bot.ops.metrics import Metrics
@@ -33,7 +34,7 @@ class Exchange:
         self.hold: asyncio.Event | None = None  # set: place_order waits for it
         self.sent: list[str] = []
         self.placing = asyncio.Event()  # set once a place request is on the wire
-        self.capabilities = type("Caps", (), {"modify": True})()
+        self.capabilities = Capabilities(modify=Support.PRESENT)
 
     async def place_order(self, *, symbol, side, qty, price, client_order_id, **_) -> Order:
         self.sent.append("place")

@@ -1,0 +1,180 @@
+"""Keep one websocket open: dial, serve, reconnect with jittered backoff, recycle, close.
+
+The market feed (feed/binance.py) and the user data stream (exchange/user_stream.py) each carried
+a copy of this loop; this is the one both use. The caller says where to connect (`dial`, asked
+again before every connection) and what to do with an open one (`serve`); the loop does the rest:
+
+- **Backoff** from the one retry policy (`backoff.RECONNECT`, jittered): a connection that
+  delivered something (`progress` moved) or lasted `stable_after_s` resets it.
+- **Outcomes**: `GOOD` (useful, then closed: reconnect after a short delay), `FAILED` (nothing
+  useful: the next delay grows), `PLANNED` (ended on purpose: at once, backoff reset).
+- **Recycling** before `max_age_s` (Binance cuts every connection at 24 h): a planned close
+  beats an unplanned drop.
+- **Closing**: `close()` ends the loop at once, also while it waits between attempts, and a
+  close that races a handshake still closes the socket the handshake opened.
+- **Secrets**: URLs and errors pass through `scrub` before they reach a log line (a listenKey
+  in the path is a bearer credential).
+
+Why not websockets' `async for ws in connect(url)`: it dials one fixed URL (the user data
+stream needs a fresh listenKey in each), it resets its backoff as soon as a handshake succeeds
+(a server that accepts and at once closes would be redialled with no pause at all), and its
+wait between attempts cannot be cut short by a stop. Each connection is still websockets'
+`connect()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+import structlog
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidURI, WebSocketException
+
+from rocky_bot.backoff import RECONNECT, Backoff
+from rocky_bot.waits import wait_event
+
+__all__ = ["LinkSettings", "Outcome", "Reconnector"]
+
+log = structlog.get_logger()
+
+
+class Outcome(Enum):
+    """How one connection ended, which decides how soon to dial again."""
+
+    GOOD = "good"  # it was useful: backoff resets
+    FAILED = "failed"  # nothing useful came of it: the next delay grows
+    PLANNED = "planned"  # we ended it on purpose (recycled, key expired): reconnect at once
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    open_timeout_s: float = 10.0
+    close_timeout_s: float = 2.0
+    max_age_s: float = 23 * 3600  # Binance drops connections at 24 h
+    #: A connection open this long counts as good even if it delivered nothing (None: never).
+    stable_after_s: float | None = None
+    backoff: Backoff = field(default=RECONNECT)
+
+
+def _as_is(text: str) -> str:
+    return text
+
+
+class Reconnector:
+    """One websocket kept open under `name` (the prefix of its log events)."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: LinkSettings,
+        *,
+        progress: Callable[[], int],
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        scrub: Callable[[str], str] = _as_is,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.connection: ClientConnection | None = None
+        self._progress = progress
+        self._rng = rng
+        self._clock = clock
+        self._scrub = scrub
+        self._closed = asyncio.Event()
+        self._dropping: asyncio.Task[None] | None = None  # keeps a drop()'s close referenced
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    async def run(
+        self,
+        dial: Callable[[], Awaitable[str | None]],
+        serve: Callable[[ClientConnection], Awaitable[Outcome | None]],
+    ) -> None:
+        """Connect to `await dial()` and `serve` each connection until `close()`.
+
+        `dial` returning None means no URL this time (its failure is its own to log): the loop
+        waits as after a failed connection. `serve` reads the connection until it ends and
+        returns None (judge it by progress) or an `Outcome`. Exceptions from either propagate.
+        """
+        retry = self.settings.backoff.retrier(self._rng)
+        while not self._closed.is_set():
+            url = await dial()
+            if self._closed.is_set():
+                break
+            outcome = Outcome.FAILED if url is None else await self._connection(url, serve)
+            if self._closed.is_set():
+                break
+            if outcome is not Outcome.FAILED:
+                retry.reset()
+            if outcome is Outcome.PLANNED:
+                continue
+            delay = retry.next_delay()
+            log.info(f"{self.name}_reconnect_scheduled", delay_s=round(delay, 3))
+            await wait_event(self._closed, delay)
+
+    async def close(self) -> None:
+        """End `run()`: no new connection, the open one closed (its close handshake awaited)."""
+        self._closed.set()
+        ws = self.connection
+        if ws is not None:
+            await ws.close()
+
+    def drop(self) -> None:
+        """Close the open connection without waiting (a silent one): `run()` dials again."""
+        ws = self.connection
+        if ws is not None:
+            self._dropping = asyncio.get_running_loop().create_task(ws.close())
+
+    async def _connection(
+        self, url: str, serve: Callable[[ClientConnection], Awaitable[Outcome | None]]
+    ) -> Outcome:
+        s = self.settings
+        before, opened, outcome = self._progress(), None, None
+        try:
+            # No permessage-deflate: inflating hundreds of small frames a second costs more CPU
+            # than the bytes it saves.
+            async with connect(
+                url, open_timeout=s.open_timeout_s, close_timeout=s.close_timeout_s,
+                compression=None,
+            ) as ws:  # fmt: skip
+                self.connection = ws
+                if self._closed.is_set():  # close() raced the handshake
+                    return Outcome.GOOD
+                opened = self._clock()
+                log.info(f"{self.name}_connected", url=self._scrub(url))
+                try:
+                    async with asyncio.timeout(s.max_age_s) as age:
+                        outcome = await serve(ws)
+                except TimeoutError:
+                    if not age.expired():
+                        raise
+                    log.info(f"{self.name}_recycled", age_s=round(self._clock() - opened, 1))
+                    return Outcome.PLANNED
+                if self._closed.is_set():
+                    log.info(f"{self.name}_closed")
+                elif outcome is None:
+                    log.warning(
+                        f"{self.name}_disconnected", code=ws.close_code, reason=ws.close_reason
+                    )
+        except InvalidURI as exc:  # a configuration error: retrying cannot help
+            raise InvalidURI(self._scrub(exc.uri), self._scrub(exc.msg)) from None
+        except (OSError, TimeoutError, WebSocketException) as exc:
+            error = self._scrub(f"{type(exc).__name__}: {exc}")
+            log.warning(f"{self.name}_disconnected", error=error)
+        finally:
+            self.connection = None
+        return outcome or self._judge(before, opened)
+
+    def _judge(self, progress_before: int, opened: float | None) -> Outcome:
+        if self._progress() > progress_before:
+            return Outcome.GOOD
+        stable = self.settings.stable_after_s
+        lasted = opened is not None and stable is not None and self._clock() - opened >= stable
+        return Outcome.GOOD if lasted else Outcome.FAILED
