@@ -12,20 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from rocky_bot.config_errors import EX_CONFIG, ConfigError
-from rocky_bot.settings import Settings
-
-
-def load_settings(**overrides: object) -> Settings:
-    try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "settings"
-        env = f"ROCKY_{field.upper()}"
-        raise ConfigError(f"setting {field} ({env}): {err['msg']}") from None
+from rocky_bot.settings import load_settings
 
 
 def run_async(coro) -> int:

@@ -30,7 +30,7 @@ from rocky_bot.settings import Settings
 
 def sandbox_settings(exchange: SandboxExchange, keys_path, **overrides) -> Settings:
     """The daemon follows the sandbox's reference price, its stand-in for Binance's feed."""
-    from rocky_bot.cli import load_settings
+    from rocky_bot.settings import load_settings
 
     return load_settings(keys_path=keys_path, feed_url=exchange.reference_url(), **overrides)
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from rocky_bot.config_errors import ConfigError
 from rocky_bot.funnel import Layer
 
 DEFAULT_FEED_URL = (
@@ -132,3 +133,15 @@ class Settings(BaseSettings):
     def feed_streams(self) -> dict[str, str]:
         """Feed stream name → exchange symbol (`btcusdt@bookTicker` → `BTCUSDT`)."""
         return {f"{symbol.lower()}@bookTicker": symbol for symbol in self.symbols}
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment (and `.env`), with the CLI's flags on top; a bad value is a
+    one-line ConfigError naming the field and its environment variable (exit 78)."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "settings"
+        env = f"ROCKY_{field.upper()}"
+        raise ConfigError(f"setting {field} ({env}): {err['msg']}") from None

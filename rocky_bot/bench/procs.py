@@ -159,11 +159,12 @@ async def stop_child(proc: asyncio.subprocess.Process, timeout: float) -> int | 
 
 def fleet_child(argv: list[str]) -> int:
     """`rocky-bot run`, seeded: the same settings, keys, logging and daemon, one Fleet seed."""
-    from rocky_bot.cli import load_settings, run_async
+    from rocky_bot.cli import run_async
     from rocky_bot.daemon import run_daemon
     from rocky_bot.fleet import Fleet
     from rocky_bot.keys import load_keys
     from rocky_bot.ops.logs import configure_logging
+    from rocky_bot.settings import load_settings
 
     parser = argparse.ArgumentParser(prog="python -m rocky_bot.bench.procs fleet")
     parser.add_argument("--seed", type=int, required=True)

@@ -46,7 +46,7 @@ from rocky_bot.exchange.errors import (
     MalformedReplyError,
     UnsupportedError,
 )
-from rocky_bot.exchange.parse import parse_user_event
+from rocky_bot.exchange.user_events import parse_user_event
 from rocky_bot.reconnect import LinkSettings, Outcome, Reconnector
 
 __all__ = ["UserStream"]

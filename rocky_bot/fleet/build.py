@@ -34,6 +34,18 @@ from rocky_bot.strategies.maker import MakerLoop
 from rocky_bot.strategies.taker import TakerLoop
 
 
+def client_for(
+    s: Settings, base_url: str, account: AccountKeys, governor: WeightGovernor, **extra
+) -> ExchangeClient:
+    """An account's signed client as the settings describe it (the fleet, reset, check-keys)."""
+    paths = ApiPaths(balance=s.balance_path, position_risk=s.position_risk_path)
+    return ExchangeClient(
+        base_url, account.key, account.secret, account=account.account_id, governor=governor,
+        paths=paths, recv_window_ms=s.recv_window_ms, timeout_s=s.request_timeout_s,
+        max_reply_bytes=s.max_reply_bytes, **extra,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True, eq=False)
 class FleetParts:
     """What every account of the fleet shares: one exchange, one IP, one feed, one stop."""
@@ -58,13 +70,8 @@ class FleetParts:
         return random.Random(int.from_bytes(digest[:8], "big"))
 
     def client(self, account: AccountKeys) -> ExchangeClient:
-        s = self.settings
-        paths = ApiPaths(balance=s.balance_path, position_risk=s.position_risk_path)
-        return ExchangeClient(
-            self.base_url, account.key, account.secret, account=account.account_id,
-            governor=self.governor, paths=paths, recv_window_ms=s.recv_window_ms,
-            timeout_s=s.request_timeout_s, max_reply_bytes=s.max_reply_bytes,
-            on_request=self._on_request,
+        return client_for(
+            self.settings, self.base_url, account, self.governor, on_request=self._on_request,
             reply_problems=self.reply_problems, capabilities=self.capabilities,
             transport=self.transport_factory() if self.transport_factory else None,
         )  # fmt: skip

@@ -29,8 +29,8 @@ from rocky_bot.exchange.models import SymbolRules
 from rocky_bot.exchange.user_stream import UserStream
 from rocky_bot.feed.binance import BinanceFeed, FeedSettings
 from rocky_bot.fleet.build import AccountUnit, FleetParts, anchor_lean, build_account
-from rocky_bot.fleet.stop import LeftBehind, cancel_every_order
-from rocky_bot.fleet.supervisor import Supervisor
+from rocky_bot.fleet.stop import LeftBehind, cancel_every_order, close_account
+from rocky_bot.fleet.supervisor import Supervisor, run_bounded
 from rocky_bot.keys import KeysFile
 from rocky_bot.ops.metrics import Metrics
 from rocky_bot.ops.upkeep import AccountUpkeep
@@ -281,7 +281,7 @@ class Fleet:
         # (a busy feed can carry hundreds of ticks a second) for the cancels that follow.
         if feed_task is not None:
             await self.supervisor.cancel([feed_task], FEED_STOP_S)
-        await self._bounded([self.feed.close()], FEED_STOP_S)
+        await run_bounded([self.feed.close()], FEED_STOP_S)
         step("feed")
         if cancel_orders:
             budget = self.settings.stop_timeout_s - (time.monotonic() - began)
@@ -294,18 +294,6 @@ class Fleet:
                     hint="their dead-man switches stay armed; check with: rocky-bot reset",
                 )  # fmt: skip
             step("orders")
-        closing = [unit.upkeep.stream.close() for unit in self.units if unit.upkeep.stream]
-        closing += [unit.ctx.account.client.aclose() for unit in self.units]
-        await self._bounded(closing, CLOSE_S)
+        await run_bounded([close_account(unit.upkeep) for unit in self.units], CLOSE_S)
         step("close")
         log.info("fleet_stopped", stop_s=round(time.monotonic() - began, 3), steps_s=steps)
-
-    @staticmethod
-    async def _bounded(awaitables: list, timeout_s: float) -> None:
-        """Run `awaitables` concurrently for at most `timeout_s`; what is left is cancelled."""
-        if not awaitables:
-            return
-        tasks = [asyncio.ensure_future(a) for a in awaitables]
-        _, pending = await asyncio.wait(tasks, timeout=timeout_s)
-        for task in pending:
-            task.cancel()

@@ -99,3 +99,10 @@ async def cancel_every_order(upkeeps: list[AccountUpkeep], budget_s: float) -> l
         if result is not None:
             left.append(result)
     return sorted(left, key=lambda item: item.account)
+
+
+async def close_account(upkeep: AccountUpkeep) -> None:
+    """The user stream first (its listenKey is deleted through the client), then the client."""
+    if upkeep.stream is not None:
+        await upkeep.stream.close()
+    await upkeep.account.client.aclose()

@@ -68,3 +68,13 @@ class Supervisor:
         if stuck:
             log.error("tasks_stuck", tasks=stuck, waited_s=timeout_s)
         return stuck
+
+
+async def run_bounded(awaitables: list, timeout_s: float) -> None:
+    """Run `awaitables` concurrently for at most `timeout_s`; what is left is cancelled."""
+    if not awaitables:
+        return
+    tasks = [asyncio.ensure_future(a) for a in awaitables]
+    _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+    for task in pending:
+        task.cancel()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from rocky_bot.exchange.client import ExchangeClient
 from rocky_bot.exchange.errors import ExchangeError
 from rocky_bot.exchange.governor import WeightGovernor
-from rocky_bot.exchange.paths import ApiPaths
+from rocky_bot.fleet.build import client_for
 from rocky_bot.keys import KeysFile, load_keys
 from rocky_bot.settings import Settings
 
@@ -31,14 +30,9 @@ def check_keys(settings: Settings, *, online: bool) -> int:
 
 async def _probe_all(settings: Settings, keys: KeysFile) -> list[str]:
     governor = WeightGovernor(limit_per_min=settings.weight_limit_per_min)
-    paths = ApiPaths(balance=settings.balance_path, position_risk=settings.position_risk_path)
 
     async def probe(account) -> str:
-        client = ExchangeClient(
-            keys.base_url, account.key, account.secret, account=account.account_id,
-            governor=governor, paths=paths, recv_window_ms=settings.recv_window_ms,
-            timeout_s=settings.request_timeout_s,
-        )  # fmt: skip
+        client = client_for(settings, keys.base_url, account, governor)
         try:
             balances = await client.balance()
             shown = ", ".join(f"{b.asset} {b.wallet}" for b in balances[:2]) or "no balances"

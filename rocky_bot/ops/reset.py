@@ -12,15 +12,13 @@ import secrets
 import sys
 from dataclasses import dataclass
 
-from rocky_bot.cli import load_settings
-from rocky_bot.exchange.client import ExchangeClient
 from rocky_bot.exchange.errors import ExchangeError
 from rocky_bot.exchange.governor import WeightGovernor
 from rocky_bot.exchange.models import Side
-from rocky_bot.exchange.paths import ApiPaths
+from rocky_bot.fleet.build import client_for
 from rocky_bot.keys import AccountKeys, KeysFile, load_keys
 from rocky_bot.ops.logs import configure_logging
-from rocky_bot.settings import Settings
+from rocky_bot.settings import Settings, load_settings
 
 
 @dataclass
@@ -43,12 +41,7 @@ async def reset_account(
     `flatten` close every position with a reduceOnly MARKET order; then read both back from the
     exchange: the result says what is still live, never what we merely asked for."""
     result = ResetResult(account.account_id)
-    client = ExchangeClient(
-        keys.base_url, account.key, account.secret, account=account.account_id,
-        governor=governor,
-        paths=ApiPaths(balance=settings.balance_path, position_risk=settings.position_risk_path),
-        recv_window_ms=settings.recv_window_ms, timeout_s=settings.request_timeout_s,
-    )  # fmt: skip
+    client = client_for(settings, keys.base_url, account, governor)
     run_id = run_id or secrets.token_hex(3)
     try:
         await client.sync_time()

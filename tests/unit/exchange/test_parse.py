@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from rocky_bot.exchange import parse
+from rocky_bot.exchange import parse, user_events
 from rocky_bot.exchange.errors import MalformedReplyError
 from rocky_bot.exchange.models import AccountUpdate, OrderStatus, OrderUpdate, Side
 
@@ -199,7 +199,7 @@ ACCOUNT_UPDATE = {
 
 
 def test_order_trade_update_event() -> None:
-    update = parse.parse_user_event(ORDER_TRADE_UPDATE)
+    update = user_events.parse_user_event(ORDER_TRADE_UPDATE)
     assert isinstance(update, OrderUpdate)
     assert (update.order_id, update.client_order_id, update.side) == (8886774, "rb1-abc", Side.SELL)
     assert update.exec_type == "TRADE" and update.status is OrderStatus.PARTIALLY_FILLED
@@ -208,7 +208,7 @@ def test_order_trade_update_event() -> None:
 
 
 def test_account_update_event_and_combined_wrapper() -> None:
-    update = parse.parse_user_event({"stream": "lk", "data": ACCOUNT_UPDATE})
+    update = user_events.parse_user_event({"stream": "lk", "data": ACCOUNT_UPDATE})
     assert isinstance(update, AccountUpdate)
     (balance,) = update.balances
     (position,) = update.positions
@@ -217,10 +217,10 @@ def test_account_update_event_and_combined_wrapper() -> None:
 
 
 def test_other_events_are_ignored_but_broken_ones_are_not() -> None:
-    assert parse.parse_user_event({"e": "listenKeyExpired", "E": 1}) is None
-    assert parse.parse_user_event({"e": "MARGIN_CALL", "E": 1}) is None
+    assert user_events.parse_user_event({"e": "listenKeyExpired", "E": 1}) is None
+    assert user_events.parse_user_event({"e": "MARGIN_CALL", "E": 1}) is None
     broken = {**ORDER_TRADE_UPDATE, "o": {**ORDER_TRADE_UPDATE["o"], "i": "x"}}
     with pytest.raises(MalformedReplyError, match=r"field o\.i "):
-        parse.parse_user_event(broken)
+        user_events.parse_user_event(broken)
     with pytest.raises(MalformedReplyError, match="user data stream"):
-        parse.parse_user_event("not an event")
+        user_events.parse_user_event("not an event")

@@ -13,7 +13,7 @@ import respx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rocky_bot.exchange import parse
+from rocky_bot.exchange import parse, user_events
 from rocky_bot.exchange.client import ExchangeClient
 from rocky_bot.exchange.errors import ApiError, MalformedReplyError
 from rocky_bot.exchange.governor import WeightGovernor
@@ -77,12 +77,12 @@ CASES: list[tuple[Callable[[Any], Any], Any, Callable[[Any], bool]]] = [
     (parse.parse_listen_key, {"listenKey": "k"}, lambda v: isinstance(v, str) and v),
     (parse.parse_leverage, {"leverage": 10}, lambda v: isinstance(v, int)),
     (
-        parse.parse_user_event,
+        user_events.parse_user_event,
         ORDER_TRADE_UPDATE,
         lambda v: v is None or isinstance(v, (OrderUpdate, AccountUpdate)),
     ),
     (
-        parse.parse_user_event,
+        user_events.parse_user_event,
         ACCOUNT_UPDATE,
         lambda v: v is None or isinstance(v, (OrderUpdate, AccountUpdate)),
     ),
