@@ -132,36 +132,3 @@ class SymbolBands:
     def entries(self) -> int:
         """Heap entries held, live or dead (for tests of the memory bound)."""
         return len(self._lows) + len(self._highs)
-
-
-class BandIndex:
-    """Bands of all symbols, keyed by exchange symbol."""
-
-    __slots__ = ("_by_symbol",)
-
-    def __init__(self) -> None:
-        self._by_symbol: dict[str, SymbolBands] = {}
-
-    def watch(self, symbol: str, low: Decimal, high: Decimal, wake: Wake) -> BandHandle:
-        if not low <= high:
-            raise ValueError(f"band low {low} above high {high}")
-        bands = self._by_symbol.get(symbol)
-        if bands is None:
-            bands = self._by_symbol[symbol] = SymbolBands()
-        return bands.add(BandHandle(symbol, low, high, wake))
-
-    def unwatch(self, handle: BandHandle) -> None:
-        bands = self._by_symbol.get(handle.symbol)
-        if bands is not None:
-            bands.remove(handle)
-
-    def left(self, symbol: str, mid: Decimal) -> list[BandHandle] | None:
-        bands = self._by_symbol.get(symbol)
-        return None if bands is None else bands.left(mid)
-
-    def count(self, symbol: str) -> int:
-        bands = self._by_symbol.get(symbol)
-        return 0 if bands is None else len(bands)
-
-    def symbol(self, symbol: str) -> SymbolBands | None:
-        return self._by_symbol.get(symbol)

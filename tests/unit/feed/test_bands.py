@@ -8,13 +8,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rocky_bot.feed.bands import BandIndex
+from rocky_bot.feed.bands import BandHandle, SymbolBands
+from rocky_bot.feed.binance import BinanceFeed, FeedSettings
 
 SYM = "BTCUSDT"
 
 
-def fire(index: BandIndex, mid: D) -> list:
-    fired = index.left(SYM, mid) or []
+def watch(bands: SymbolBands, low: D, high: D, wake) -> BandHandle:
+    return bands.add(BandHandle(SYM, low, high, wake))
+
+
+def fire(index: SymbolBands, mid: D) -> list:
+    fired = index.left(mid) or []
     for handle in fired:
         handle.wake()
     return fired
@@ -38,75 +43,67 @@ def fire(index: BandIndex, mid: D) -> list:
     ],
 )
 def test_a_tick_fires_the_bands_the_mid_left(bands, mid, expected):
-    index = BandIndex()
+    index = SymbolBands()
     woken: list[str] = []
     for name, (low, high) in bands.items():
-        index.watch(SYM, D(low), D(high), lambda name=name: woken.append(name))
+        watch(index, D(low), D(high), lambda name=name: woken.append(name))
     fire(index, D(mid))
     assert sorted(woken) == sorted(expected)
-    assert index.count(SYM) == len(bands) - len(expected)
+    assert len(index) == len(bands) - len(expected)
 
 
 def test_a_band_fires_once_then_its_registration_is_gone():
-    index = BandIndex()
+    index = SymbolBands()
     woken: list[int] = []
-    index.watch(SYM, D("99"), D("101"), lambda: woken.append(1))
+    watch(index, D("99"), D("101"), lambda: woken.append(1))
     fire(index, D("102"))
     fire(index, D("103"))
     fire(index, D("98"))
     assert woken == [1]
-    assert index.count(SYM) == 0
+    assert len(index) == 0
 
 
 def test_unwatched_band_never_fires_and_unwatch_is_idempotent():
-    index = BandIndex()
+    index = SymbolBands()
     woken: list[str] = []
-    handle = index.watch(SYM, D("99"), D("101"), lambda: woken.append("x"))
-    index.unwatch(handle)
-    index.unwatch(handle)
+    handle = watch(index, D("99"), D("101"), lambda: woken.append("x"))
+    index.remove(handle)
+    index.remove(handle)
     fire(index, D("50"))
     assert woken == []
-    assert index.count(SYM) == 0
+    assert len(index) == 0
 
 
 def test_unwatch_after_firing_is_harmless():
-    index = BandIndex()
-    handle = index.watch(SYM, D("99"), D("101"), lambda: None)
+    index = SymbolBands()
+    handle = watch(index, D("99"), D("101"), lambda: None)
     fire(index, D("200"))
-    index.unwatch(handle)
-    assert index.count(SYM) == 0
+    index.remove(handle)
+    assert len(index) == 0
 
 
-def test_symbols_are_independent():
-    index = BandIndex()
-    woken: list[str] = []
-    index.watch("ETHUSDT", D("99"), D("101"), lambda: woken.append("eth"))
-    index.watch(SYM, D("99"), D("101"), lambda: woken.append("btc"))
-    fire(index, D("200"))
-    assert woken == ["btc"]
-    assert index.left("SOLUSDT", D("1")) is None
-
-
-def test_inverted_band_is_refused():
+def test_the_feed_refuses_an_inverted_band_and_an_unknown_symbol():
+    feed = BinanceFeed(FeedSettings(url="ws://127.0.0.1:9/s", streams={"btcusdt@bookTicker": SYM}))
     with pytest.raises(ValueError):
-        BandIndex().watch(SYM, D("101"), D("99"), lambda: None)
+        feed.watch_band(SYM, D("101"), D("99"), lambda: None)
+    with pytest.raises(KeyError):
+        feed.watch_band("SOLUSDT", D("1"), D("2"), lambda: None)
 
 
 def test_memory_stays_bounded_by_live_bands_under_requote_churn():
     """A trending market retires bands through one heap; the other heap must not grow forever."""
-    index = BandIndex()
+    index = SymbolBands()
     handles = {}
     mid = D("100000")
     for step in range(5000):
         loop = step % 30
         if loop in handles:
-            index.unwatch(handles[loop])
-        handles[loop] = index.watch(SYM, mid - 20, mid + 20, lambda: None)
+            index.remove(handles[loop])
+        handles[loop] = watch(index, mid - 20, mid + 20, lambda: None)
         mid -= 3  # steady downtrend: bands fire low, their highs stay buried
-        for handle in index.left(SYM, mid) or []:
+        for handle in index.left(mid) or []:
             handles = {k: h for k, h in handles.items() if h is not handle}
-    bands = index.symbol(SYM)
-    assert bands is not None
+    bands = index
     assert bands.entries() <= 2 * (2 * len(bands) + 64) + 2
 
 
@@ -123,7 +120,7 @@ def test_memory_stays_bounded_by_live_bands_under_requote_churn():
 )
 def test_index_fires_exactly_the_live_bands_the_mid_left(ops):
     """Against a naive model that scans every band: same wake-ups, each band at most once."""
-    index = BandIndex()
+    index = SymbolBands()
     model: dict[int, tuple[int, int]] = {}  # live band id -> (low, high)
     handles = []
     fired_count: dict[int, int] = {}
@@ -132,8 +129,8 @@ def test_index_fires_exactly_the_live_bands_the_mid_left(ops):
             low, high = sorted(op[1:])
             band_id = len(handles)
             handles.append(
-                index.watch(
-                    SYM,
+                watch(
+                    index,
                     D(low),
                     D(high),
                     lambda b=band_id: fired_count.__setitem__(b, fired_count.get(b, 0) + 1),
@@ -143,7 +140,7 @@ def test_index_fires_exactly_the_live_bands_the_mid_left(ops):
         elif op[0] == "unwatch":
             if handles:
                 band_id = op[1] % len(handles)
-                index.unwatch(handles[band_id])
+                index.remove(handles[band_id])
                 model.pop(band_id, None)
         else:
             mid = op[1]
@@ -154,5 +151,5 @@ def test_index_fires_exactly_the_live_bands_the_mid_left(ops):
             assert woke == expected
             for b in expected:
                 del model[b]
-        assert index.count(SYM) == len(model)
+        assert len(index) == len(model)
     assert all(n == 1 for n in fired_count.values())
