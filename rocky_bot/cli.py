@@ -29,11 +29,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     import structlog
 
     from rocky_bot.daemon import run_daemon
-    from rocky_bot.keys import load_keys
+    from rocky_bot.keys import load_keys, refuse_surplus_accounts
     from rocky_bot.ops.logs import configure_logging
 
     settings = load_settings(keys_path=args.keys)
     keys = load_keys(settings.keys_path, allow_public_exchange=settings.allow_public_exchange)
+    refuse_surplus_accounts(keys, settings.funnel_replicas)
     configure_logging(settings.log_format, settings.log_level)
     if keys.missing:
         structlog.get_logger().warning("funnel_incomplete", missing=keys.missing)
