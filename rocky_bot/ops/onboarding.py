@@ -85,11 +85,13 @@ async def top_up(base_url: str, admin_token: str, keys: list[str], amount: float
 def reserve_keys_file(path: Path) -> None:
     """Create `path` empty with mode 600, atomically failing if it exists (O_EXCL): of two
     mints racing for one keys file exactly one proceeds, before either creates any account."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    except FileExistsError:  # also for a symlink there, dangling or not: O_EXCL never follows
         raise ConfigError(f"{path}: already exists; refusing to overwrite (use --force)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot create keys file: {exc.strerror}") from None
     os.close(fd)
 
 
