@@ -11,13 +11,17 @@ Ship this checkout to HOST (an ssh destination, e.g. ec2-user@bot.example.com) a
 (re)start rocky-bot there as a systemd user service:
 
   1. prepare      mkdir DEPLOY_DIR, check that uv is installed, warn if linger is off
-  2. sync files   rsync the tree to DEPLOY_DIR; never .git, .venv, .sandbox, caches, .env,
-                  and never .keys.json or keys/ (those only with --with-keys)
-  3. copy keys    only with --with-keys; the keys files land with mode 600
+  2. sync files   rsync exactly what the service needs to DEPLOY_DIR: rocky_bot/,
+                  pyproject.toml, uv.lock, README.md, deploy/ and scripts/; never anything
+                  named *keys*.json* or .env*, nor caches (what is not on this list stays
+                  behind, and on HOST is left alone)
+  3. copy keys    only with --with-keys: exactly the keys files the units use, mode 600
   4. uv sync      uv sync --frozen --no-dev, in DEPLOY_DIR
   5. install units  deploy/rocky-bot.service (or rocky-bot@.service with --shard)
                   into ~/.config/systemd/user/
-  6. check keys   the unit's keys file must exist on HOST
+  6. check keys   the unit's keys file must exist on HOST; any *keys*.json* or .env* file
+                  in DEPLOY_DIR that others may read is set to mode 600 (keys/ to 700), and
+                  each change is reported
   7. daemon-reload, enable, restart   (restart waits for READY=1: the unit is Type=notify)
   8. status       systemctl --user status and the last journal lines
 
@@ -128,6 +132,11 @@ fi
 for unit_file in "${unit_files[@]}"; do
   [[ -f "$src/deploy/$unit_file" ]] || die "missing $src/deploy/$unit_file"
 done
+# What the service needs, and nothing else (an allow-list: a new file is not shipped by accident).
+ship=(rocky_bot/ deploy/ scripts/ pyproject.toml uv.lock README.md)
+for needed in rocky_bot pyproject.toml uv.lock; do
+  [[ -e "$src/$needed" ]] || die "no $src/$needed: run deploy.sh from a rocky-bot checkout"
+done
 if ((with_keys)); then
   for keys_file in "${keys_files[@]}"; do
     [[ -f "$src/$keys_file" ]] || die "--with-keys: no $src/$keys_file to copy"
@@ -200,14 +209,16 @@ if command -v loginctl >/dev/null && [ "$(loginctl show-user "$(id -un)" -p Ling
   echo "warning: linger is off, rocky-bot stops at logout: sudo loginctl enable-linger $(id -un)" >&2
 fi'
 
-# 2. sync files. Excluded paths are also protected from --delete, so the host's .venv and keys stay.
+# 2. sync files: the allow-list, minus secrets and caches at any depth (the first matching rule
+# wins, so the excludes come first). Excluded paths are also protected from --delete, so the
+# host's .venv, keys and anything else off the list stay as they are.
+filters=(--exclude='*keys*.json*' --exclude='.env*' --exclude=__pycache__/ --exclude='*.pyc')
+for path in "${ship[@]}"; do
+  if [[ "$path" == */ ]]; then filters+=(--include="/${path}***"); else filters+=(--include="/$path"); fi
+done
+filters+=(--exclude='*')
 run "sync files" "${rsync_cmd[@]}" -e "${DEPLOY_SSH:-ssh}" --recursive --links --perms --times \
-  --compress --delete \
-  --exclude=.git --exclude=.venv --exclude=.sandbox --exclude=.env \
-  --exclude=__pycache__ --exclude='*.pyc' --exclude=.pytest_cache --exclude=.ruff_cache \
-  --exclude=.mypy_cache --exclude=.hypothesis \
-  --exclude=.keys.json --exclude='.keys.json.*' --exclude=/keys/ \
-  "$src/" "$host:$rsync_dir/"
+  --compress --delete "${filters[@]}" "$src/" "$host:$rsync_dir/"
 
 # 3. copy keys: a separate transfer so that only these files get --chmod=600.
 if ((with_keys)); then
@@ -216,8 +227,9 @@ if ((with_keys)); then
     keys_paths+=("$src/$keys_file")
   done
   if ((${#shards[@]})); then keys_dest="$rsync_dir/keys/"; else keys_dest="$rsync_dir/"; fi
-  run "copy keys" "${rsync_cmd[@]}" -e "${DEPLOY_SSH:-ssh}" --perms --times --chmod=F600 \
-    "${keys_paths[@]}" "$host:$keys_dest"
+  # --copy-links: a local keys file that is a symlink is sent as the file it points to.
+  run "copy keys" "${rsync_cmd[@]}" -e "${DEPLOY_SSH:-ssh}" --copy-links --perms --times \
+    --chmod=F600 "${keys_paths[@]}" "$host:$keys_dest"
 fi
 
 # 4. uv sync
@@ -232,13 +244,27 @@ for unit_file in "${unit_files[@]}"; do
 done
 remote "install units" "${install% && }"
 
-# 6. check keys: a unit without its keys file would only exit 78 at start.
+# 6. check keys: a unit without its keys file would only exit 78 at start. Then the modes: a
+# keys or .env file others may read (copied by hand, or shipped by an older deploy.sh) is set to
+# 600 and reported, since what it holds may already have been read; one that cannot be fixed
+# stops the deploy before the restart.
 check=""
 for keys_file in "${keys_files[@]}"; do
   check+="{ test -f $keys_file || { echo \"no keys file $deploy_dir/$keys_file on this host:"
   check+=" deploy with --with-keys or mint there with scripts/mint-30.sh\" >&2; exit 1; }; } && "
 done
-remote "check keys" "${check% && }"
+# shellcheck disable=SC2016  # $f and $m are for the remote shell to expand
+check+='find . -maxdepth 2 -path ./.venv -prune -o -type f \( -name "*keys*.json*" -o -name ".env*" \) -perm /077 -print |
+while IFS= read -r f; do
+  m=$(stat -c %a "$f")
+  chmod 600 "$f" || { echo "$f is mode $m on this host and cannot be set to 600: fix it by hand" >&2; exit 1; }
+  echo "warning: $f was mode $m on this host, others could read it: set to 600 (rotate what it holds if they may have read it)" >&2
+done &&
+if [ -d keys ] && [ -n "$(find keys -maxdepth 0 -perm /077)" ]; then
+  chmod 700 keys || { echo "keys/ on this host is open to others and cannot be set to 700" >&2; exit 1; }
+  echo "warning: keys/ was open to others on this host: set to 700" >&2
+fi'
+remote "check keys" "$check"
 
 # 7. reload, enable, restart. Type=notify: restart returns when the fleet said READY=1.
 remote "daemon-reload" "systemctl --user daemon-reload"

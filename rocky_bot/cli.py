@@ -29,11 +29,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     import structlog
 
     from rocky_bot.daemon import run_daemon
-    from rocky_bot.keys import load_keys
+    from rocky_bot.keys import load_keys, refuse_surplus_accounts
     from rocky_bot.ops.logs import configure_logging
 
     settings = load_settings(keys_path=args.keys)
     keys = load_keys(settings.keys_path, allow_public_exchange=settings.allow_public_exchange)
+    refuse_surplus_accounts(keys, settings.funnel_replicas)
     configure_logging(settings.log_format, settings.log_level)
     if keys.missing:
         structlog.get_logger().warning("funnel_incomplete", missing=keys.missing)
@@ -45,6 +46,17 @@ def cmd_check_keys(args: argparse.Namespace) -> int:
 
     settings = load_settings(keys_path=args.keys)
     return check_keys(settings, online=args.online)
+
+
+class _RefusedOnArgv(argparse.Action):
+    """A secret option that is no longer accepted: the command line is readable by every local
+    user (`ps`). The error names the option and the way instead, and never echoes the value."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error(
+            f"{option_string} is no longer accepted (the command line is visible to every local "
+            "user): set ROCKY_ADMIN_TOKEN, or ROCKY_ADMIN_TOKEN_FILE to a mode-600 file holding it"
+        )
 
 
 def _lazy(module: str, func: str) -> Callable[[argparse.Namespace], int]:
@@ -74,10 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sandbox", help="run the local sandbox exchange and the fleet against it")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--admin-token", default=None)
+    p.add_argument("--admin-token", action=_RefusedOnArgv, help=argparse.SUPPRESS)
     p.add_argument("--no-fleet", action="store_true", help="only the exchange")
     p.add_argument("--duration", type=float, default=None, help="stop cleanly after N seconds")
     p.add_argument("--keys-out", type=Path, default=Path(".sandbox/keys.json"))
+    p.add_argument(
+        "--token-out", type=Path, default=Path(".sandbox/admin-token"),
+        help="where a generated admin token is written (mode 600); it is never printed",
+    )  # fmt: skip
     p.add_argument("--view-every", type=float, default=5.0, help="seconds between live views")
     p.add_argument("--vol", type=float, default=0.6, help="annual volatility of the synthetic mid")
     p.add_argument("--tick-rate", type=float, default=20.0, help="bookTicker messages/s per symbol")
@@ -92,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("mint", help="create the 30 funnel accounts (or --top-up their wallets)")
     p.add_argument("--base-url", required=True)
     p.add_argument("--out", type=Path, default=Path(".keys.json"))
-    p.add_argument("--admin-token", default=None, help="default: ROCKY_ADMIN_TOKEN")
+    p.add_argument("--admin-token", action=_RefusedOnArgv, help=argparse.SUPPRESS)
     p.add_argument("--amount", type=float, default=100.0)
     p.add_argument("--accounts", type=int, default=30)
     p.add_argument("--force", action="store_true", help="overwrite an existing keys file")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import os
 import signal
 import sys
@@ -20,6 +21,7 @@ from rocky_bot.daemon import run_daemon
 from rocky_bot.fleet import Fleet
 from rocky_bot.funnel import funnel_ids
 from rocky_bot.keys import load_keys, write_keys
+from rocky_bot.ops.admin_token import admin_token_if_given, token_source, write_token_file
 from rocky_bot.ops.logs import configure_logging
 from rocky_bot.ops.market_view import fetch_depth, trades_last_minute
 from rocky_bot.ops.onboarding import mint_accounts
@@ -40,11 +42,13 @@ async def run_sandbox(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    warn_if_reachable_from_outside(args.host)
+    given_token = admin_token_if_given()
     exchange = SandboxExchange(
         SandboxConfig(
             host=args.host,
             port=args.port,
-            admin_token=args.admin_token,
+            admin_token=given_token,
             annual_vol=args.vol,
             msgs_per_s=args.tick_rate,
             replay_path=args.replay,
@@ -60,11 +64,15 @@ async def run_sandbox(args: argparse.Namespace) -> int:
     print(f"the page          {exchange.base_url}/")
     print(f"market data       {exchange.ws_url}/market/stream?streams=btcusdt@depth20/...")
     print(f"reference price   {exchange.reference_url()}  (the daemon's feed)")
-    print(f"admin token       {exchange.admin_token}")
     timer = None
     if args.duration:
         timer = loop.call_later(args.duration, stop.set)
     try:
+        if given_token is None:  # written, never printed: stdout ends up in logs and scrollback
+            write_token_file(args.token_out, exchange.admin_token)
+            print(f"admin token       written to {args.token_out} (mode 600)")
+        else:
+            print(f"admin token       from {token_source()}")
         if args.no_fleet:
             await stop.wait()
             return 0
@@ -97,6 +105,26 @@ async def run_sandbox(args: argparse.Namespace) -> int:
         if timer:
             timer.cancel()
         await exchange.stop()
+
+
+def warn_if_reachable_from_outside(host: str) -> None:
+    """One line on stderr when the sandbox listens beyond this machine: it speaks plain HTTP and
+    its accounts are test accounts whose keys sit in plain files, fine on loopback only."""
+    if host == "localhost":
+        return
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass  # a host name: it may resolve to anything
+    print(
+        f"rocky-bot sandbox: warning: listening on {host}, not loopback: the sandbox has no TLS "
+        "(API keys, signatures and the admin token cross the network in clear text) and trades "
+        "test accounts whose keys are kept in plain files; anyone who can reach the port can "
+        "use them",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 async def open_orders_left(exchange: SandboxExchange) -> int:

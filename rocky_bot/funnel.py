@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import enum
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -38,6 +40,7 @@ QTY_BY_LAYER: dict[Layer, dict[str, Decimal]] = {
 }
 
 ANCHOR_OFFSET_BPS = Decimal(1)
+TAKERS_PER_FUNNEL = 5
 TAKER_CROSS_BPS = Decimal(50)
 
 _LADDER_OFFSETS: dict[Layer, tuple[int, ...]] = {
@@ -98,7 +101,8 @@ def funnel_ids(count: int = 30) -> list[str]:
         for layer, offsets in _LADDER_OFFSETS.items():
             for side in ("buy", "sell"):
                 ids += [f"mm-{layer.value}-{side}-{bps:02d}bps{suffix}" for bps in offsets]
-        ids += [f"taker-{n}" for n in range(5 * replica - 4, 5 * replica + 1)]
+        first = TAKERS_PER_FUNNEL * (replica - 1) + 1
+        ids += [f"taker-{n}" for n in range(first, first + TAKERS_PER_FUNNEL)]
         replica += 1
     return ids[:count]
 
@@ -110,6 +114,19 @@ def missing_roles(ids: list[str]) -> list[str]:
     """Standard funnel ids absent from `ids` (a partial funnel is allowed, but said once)."""
     present = set(ids)
     return [i for i in STANDARD_FUNNEL if i not in present]
+
+
+def surplus_accounts(specs: Iterable[AccountSpec], replicas: int = 1) -> list[str]:
+    """Ids beyond `replicas` copies of the standard funnel, in the order given: a second anchor,
+    a ladder level quoted twice (`mm-l1-buy-05bps` and `mm-l1-buy-05bps-r2`), a sixth taker."""
+    seen: Counter[tuple[Layer, Side | None, Decimal]] = Counter()
+    surplus = []
+    for spec in specs:
+        position = (spec.layer, spec.side, spec.offset_bps)
+        seen[position] += 1
+        if seen[position] > replicas * (TAKERS_PER_FUNNEL if spec.role is Role.TAKER else 1):
+            surplus.append(spec.account_id)
+    return surplus
 
 
 def base_asset(symbol: str) -> str:

@@ -13,7 +13,8 @@ again before every connection) and what to do with an open one (`serve`); the lo
 - **Closing**: `close()` ends the loop at once, also while it waits between attempts, and a
   close that races a handshake still closes the socket the handshake opened.
 - **Secrets**: URLs and errors pass through `scrub` before they reach a log line (a listenKey
-  in the path is a bearer credential).
+  in the path is a bearer credential), and always lose any `user:password@` (a base URL from
+  the keys file may carry one).
 
 Why not websockets' `async for ws in connect(url)`: it dials one fixed URL (the user data
 stream needs a fresh listenKey in each), it resets its backoff as soon as a handshake succeeds
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -65,6 +67,14 @@ def _as_is(text: str) -> str:
     return text
 
 
+_USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
+
+
+def _without_userinfo(text: str) -> str:
+    """`ws://user:pw@host/...` → `ws://host/...`, wherever a URL appears in `text`."""
+    return _USERINFO.sub("", text)
+
+
 class Reconnector:
     """One websocket kept open under `name` (the prefix of its log events)."""
 
@@ -84,7 +94,7 @@ class Reconnector:
         self._progress = progress
         self._rng = rng
         self._clock = clock
-        self._scrub = scrub
+        self._scrub = lambda text: _without_userinfo(scrub(text))
         self._closed = asyncio.Event()
         self._dropping: asyncio.Task[None] | None = None  # keeps a drop()'s close referenced
 

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
 
     # --- inputs -------------------------------------------------------------------------------
     keys_path: Path = Path(".keys.json")
+    funnel_replicas: int = Field(1, ge=1)  # copies of the 30-account funnel one keys file may hold
     feed_url: str = DEFAULT_FEED_URL
     symbols: Annotated[tuple[str, ...], NoDecode] = ("BTCUSDT", "ETHUSDT")
     allow_public_exchange: bool = False  # override the refusal to run against binance.com & co.

@@ -15,10 +15,10 @@ OUT (default: .keys.json at the repository root) with mode 600. Prints the accou
   BASE_URL   the exchange's REST base URL, e.g. https://demo.rocky.exchange
   OUT        keys file to create; the script refuses to overwrite an existing file
 
-Environment:
-  ROCKY_ADMIN_TOKEN  the exchange's admin token (required). Read from the environment only,
-                     never from the command line:  read -rs ROCKY_ADMIN_TOKEN; export ROCKY_ADMIN_TOKEN
-  ROCKY_BOT_CMD      how to run rocky-bot (default: uv run --frozen --project REPO rocky-bot)
+Environment (one of the first two is required; the token is never taken from the command line):
+  ROCKY_ADMIN_TOKEN       the exchange's admin token:  read -rs ROCKY_ADMIN_TOKEN; export ROCKY_ADMIN_TOKEN
+  ROCKY_ADMIN_TOKEN_FILE  or a file holding it (a regular file, mode 600)
+  ROCKY_BOT_CMD           how to run rocky-bot (default: uv run --frozen --project REPO rocky-bot)
 
 Runs: rocky-bot mint --base-url BASE_URL --out OUT
 USAGE
@@ -50,9 +50,8 @@ base_url="${positional[0]}"
 out="${positional[1]:-$root/.keys.json}"
 
 [[ "$base_url" =~ ^https?://[^/]+ ]] || die "BASE_URL '$base_url' must be an http(s) URL"
-[[ -n "${ROCKY_ADMIN_TOKEN:-}" ]] ||
-  die "set ROCKY_ADMIN_TOKEN in the environment (it is never taken from the command line)"
-export ROCKY_ADMIN_TOKEN
+[[ -n "${ROCKY_ADMIN_TOKEN:-}" || -n "${ROCKY_ADMIN_TOKEN_FILE:-}" ]] ||
+  die "set ROCKY_ADMIN_TOKEN, or ROCKY_ADMIN_TOKEN_FILE to a mode-600 file holding it (it is never taken from the command line)"
 if [[ -e "$out" || -L "$out" ]]; then
   die "$out already exists: refusing to overwrite keys (move it away first)"
 fi
@@ -63,7 +62,8 @@ else
   rocky_bot=(uv run --frozen --project "$root" rocky-bot)
 fi
 
-# The token reaches rocky-bot through its environment; its argv carries no secret.
+# The token (or the name of its file) reaches rocky-bot through its environment, which rocky-bot
+# checks (a file must be regular and mode 600); its argv carries no secret.
 rc=0
 "${rocky_bot[@]}" mint --base-url "$base_url" --out "$out" || rc=$?
 ((rc == 0)) || die "rocky-bot mint failed (exit $rc)"

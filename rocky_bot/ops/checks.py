@@ -7,13 +7,14 @@ import asyncio
 from rocky_bot.exchange.errors import ExchangeError
 from rocky_bot.exchange.governor import WeightGovernor
 from rocky_bot.fleet.build import client_for
-from rocky_bot.keys import KeysFile, load_keys
+from rocky_bot.keys import KeysFile, load_keys, refuse_surplus_accounts
 from rocky_bot.settings import Settings
 
 
 def check_keys(settings: Settings, *, online: bool) -> int:
     keys = load_keys(settings.keys_path, allow_public_exchange=settings.allow_public_exchange)
-    print(f"{keys.path}: {len(keys.accounts)} accounts, base_url {keys.base_url}")
+    refuse_surplus_accounts(keys, settings.funnel_replicas)  # what `run` would refuse
+    print(f"{keys.path}: {len(keys.accounts)} accounts, base_url {keys.shown_base_url}")
     if keys.missing:
         print(f"warning: funnel incomplete, missing: {', '.join(keys.missing)}")
     if not online:

@@ -1,6 +1,7 @@
 """`rocky-bot mint`: create the funnel's accounts through the onboarding contract, or top them up.
 
-Contract (ours, not Binance's; documented in the README): header `X-Admin-Token`;
+Contract (ours, not Binance's; documented in the README): header `X-Admin-Token` (the token
+from the environment or a file, never argv: `ops.admin_token`);
 `POST /admin/v1/accounts {"name"}` → `{"name","apiKey","secretKey"}`;
 `POST /admin/v1/faucet {"apiKey","amount"}` → the new balance.
 """
@@ -18,6 +19,7 @@ import httpx
 from rocky_bot.config_errors import ConfigError
 from rocky_bot.funnel import funnel_ids
 from rocky_bot.keys import load_keys, write_keys
+from rocky_bot.ops.admin_token import admin_token_from_env
 
 
 class OnboardingError(Exception):
@@ -80,26 +82,21 @@ async def top_up(base_url: str, admin_token: str, keys: list[str], amount: float
         )
 
 
-def admin_token_from(args: argparse.Namespace) -> str:
-    token = args.admin_token or os.environ.get("ROCKY_ADMIN_TOKEN")
-    if not token:
-        raise ConfigError("admin token missing: pass --admin-token or set ROCKY_ADMIN_TOKEN")
-    return token
-
-
 def reserve_keys_file(path: Path) -> None:
     """Create `path` empty with mode 600, atomically failing if it exists (O_EXCL): of two
     mints racing for one keys file exactly one proceeds, before either creates any account."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    except FileExistsError:  # also for a symlink there, dangling or not: O_EXCL never follows
         raise ConfigError(f"{path}: already exists; refusing to overwrite (use --force)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot create keys file: {exc.strerror}") from None
     os.close(fd)
 
 
 def cmd_mint(args: argparse.Namespace) -> int:
-    token = admin_token_from(args)
+    token = admin_token_from_env()
     out: Path = args.out
     base_url = args.base_url.rstrip("/")
     if args.top_up:

@@ -91,7 +91,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
         if not sys.stdin.isatty():
             print("rocky-bot reset: refusing without --yes when not on a terminal", file=sys.stderr)
             return 2
-        answer = input(f"{what} of {len(keys.accounts)} accounts on {keys.base_url}? [y/N] ")
+        answer = input(f"{what} of {len(keys.accounts)} accounts on {keys.shown_base_url}? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing done")
             return 1

@@ -93,16 +93,9 @@ def deploy_env(tmp_path: Path) -> Env:
     _write(src / "uv.lock", "version = 1\n")
     _write(src / "rocky_bot" / "__init__.py", "")
     _write(src / "rocky_bot" / "keys.py", "# code, not a secret\n")
-    _write(src / ".keys.example.json", "{}\n")
-    for junk in (
-        ".git/HEAD",
-        ".venv/bin/python",
-        ".sandbox/state.json",
-        ".env",
-        "rocky_bot/__pycache__/keys.cpython-311.pyc",
-        ".pytest_cache/v/x",
-        ".ruff_cache/x",
-    ):
+    _write(src / "README.md", "# rocky-bot\n")
+    _write(src / "scripts" / "mint-30.sh", "#!/usr/bin/env bash\n", 0o755)
+    for junk in (*NOT_NEEDED, *SECRETS_LYING_AROUND):
         _write(src / junk, "junk\n")
     _write(src / ".keys.json", '{"accounts": []}\n', 0o600)
     _write(src / "keys" / "eu-1.json", '{"accounts": []}\n', 0o600)
@@ -126,6 +119,32 @@ def deploy_env(tmp_path: Path) -> Env:
     return Env(src, remote_home, tmp_path / "ssh.log", tmp_path / "cmd.log", env)
 
 
+#: In a working tree, not needed by the service: never shipped (an allow-list decides).
+NOT_NEEDED = (
+    ".git/HEAD",
+    ".venv/bin/python",
+    ".sandbox/state.json",
+    "rocky_bot/__pycache__/keys.cpython-311.pyc",
+    ".pytest_cache/v/x",
+    ".ruff_cache/x",
+    "tests/test_x.py",
+    "notes.txt",
+    "docs/page.png",
+)
+#: Secrets that end up in a working tree: never shipped, not even with --with-keys.
+SECRETS_LYING_AROUND = (
+    ".env",
+    ".env.local",
+    "keys.json",
+    "prod.keys.json",
+    "x.keys.json.tmp",
+    ".keys.json.bak",
+    ".keys.example.json",
+    "scripts/prod.keys.json",
+    "rocky_bot/.env.dev",
+    "deploy/staging.keys.json",
+)
+
 needs_rsync = pytest.mark.skipif(
     shutil.which("rsync") is None,
     reason="rsync is not installed (apt-get install rsync; .ci/run installs it)",
@@ -140,11 +159,10 @@ def test_deploy_copies_the_tree_and_restarts_the_unit_in_order(deploy_env: Env) 
 
     remote = deploy_env.remote()
     assert (remote / "rocky_bot" / "keys.py").read_text() == "# code, not a secret\n"
-    assert (remote / "pyproject.toml").exists()
-    assert (remote / "uv.lock").exists()
-    assert (remote / ".keys.example.json").exists()
+    for needed in ("pyproject.toml", "uv.lock", "README.md", "scripts/mint-30.sh"):
+        assert (remote / needed).exists(), needed
     assert os.access(remote / "deploy" / "deploy.sh", os.X_OK)
-    for never in (".git", ".sandbox", ".env", "rocky_bot/__pycache__", ".pytest_cache", "keys"):
+    for never in (*NOT_NEEDED, "rocky_bot/__pycache__", ".pytest_cache", "tests", "docs", "keys"):
         assert not (remote / never).exists(), never
     assert (remote / ".keys.json").read_text() == "{}", "the host's own keys are left alone"
     assert not (remote / ".venv" / "bin" / "python").exists()  # the host builds its own venv
@@ -171,6 +189,75 @@ def test_keys_are_never_copied_without_with_keys(deploy_env: Env) -> None:
     assert not deploy_env.remote("keys").exists()
     assert "check keys" in result.stderr and "--with-keys" in result.stderr
     assert not any(c.startswith("systemctl --user restart") for c in deploy_env.commands())
+
+
+@needs_rsync
+@pytest.mark.parametrize("with_keys", [False, True])
+def test_secrets_lying_around_are_never_shipped(deploy_env: Env, with_keys: bool) -> None:
+    if not with_keys:
+        _write(deploy_env.remote(".keys.json"), "{}", 0o600)
+    result = deploy_env.run(HOST, *(["--with-keys"] if with_keys else []))
+    assert result.returncode == 0, result.stderr
+    shipped = {str(p.relative_to(deploy_env.remote())) for p in deploy_env.remote().rglob("*")}
+    assert not shipped & set(SECRETS_LYING_AROUND), shipped & set(SECRETS_LYING_AROUND)
+    assert not [p for p in shipped if "keys" in p and p.endswith(".json") and p != ".keys.json"]
+    assert (".keys.json" in shipped) is True  # the host's own, or the one --with-keys copied
+
+
+@needs_rsync
+def test_keys_files_others_can_read_on_the_host_are_set_to_600_and_reported(
+    deploy_env: Env,
+) -> None:
+    # left by hand or by an older deploy.sh that shipped them with their local mode
+    for name, mode in ((".keys.json", 0o644), ("prod.keys.json", 0o640), (".env.local", 0o604)):
+        _write(deploy_env.remote(name), "{}", mode)
+    _write(deploy_env.remote("keys/eu-1.json"), "{}", 0o600)
+    deploy_env.remote("keys").chmod(0o755)
+    _write(deploy_env.remote("rocky_bot/ok.keys.json"), "{}", 0o600)
+    result = deploy_env.run(HOST)
+    assert result.returncode == 0, result.stderr
+    for name in (".keys.json", "prod.keys.json", ".env.local", "keys/eu-1.json"):
+        assert stat.S_IMODE(deploy_env.remote(name).stat().st_mode) == 0o600, name
+    assert stat.S_IMODE(deploy_env.remote("keys").stat().st_mode) == 0o700
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert sorted(warnings) == [
+        "warning: ./.env.local was mode 604 on this host, others could read it: set to 600 "
+        "(rotate what it holds if they may have read it)",
+        "warning: ./.keys.json was mode 644 on this host, others could read it: set to 600 "
+        "(rotate what it holds if they may have read it)",
+        "warning: ./prod.keys.json was mode 640 on this host, others could read it: set to 600 "
+        "(rotate what it holds if they may have read it)",
+        "warning: keys/ was open to others on this host: set to 700",
+    ]
+    assert deploy_env.run(HOST).stderr.count("warning: ") == 0  # said once, then fixed
+
+
+@needs_rsync
+def test_a_keys_file_whose_mode_cannot_be_fixed_stops_the_deploy(deploy_env: Env) -> None:
+    _write(deploy_env.remote(".keys.json"), "{}", 0o644)
+    bin_dir = Path(deploy_env.env["DEPLOY_SSH"]).parent
+    fake_chmod = (
+        '#!/bin/sh\n[ "$1" = 600 ] || exec /bin/chmod "$@"\necho "chmod: EPERM" >&2\nexit 1\n'
+    )
+    _write(bin_dir / "chmod", fake_chmod, 0o755)  # as for a file owned by someone else
+    result = deploy_env.run(HOST)
+    assert result.returncode != 0
+    assert "./.keys.json is mode 644 on this host and cannot be set to 600" in result.stderr
+    assert "step 'check keys' failed" in result.stderr
+    assert not any(c.startswith("systemctl --user restart") for c in deploy_env.commands())
+
+
+@needs_rsync
+def test_with_keys_sends_a_symlinked_keys_file_as_the_file(deploy_env: Env, tmp_path) -> None:
+    real = tmp_path / "vault" / "fleet.json"
+    _write(real, '{"accounts": ["real"]}\n', 0o600)
+    (deploy_env.src / ".keys.json").unlink()
+    (deploy_env.src / ".keys.json").symlink_to(real)
+    result = deploy_env.run(HOST, "--with-keys")
+    assert result.returncode == 0, result.stderr
+    keys = deploy_env.remote(".keys.json")
+    assert not keys.is_symlink() and keys.read_text() == '{"accounts": ["real"]}\n'
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o600
 
 
 @needs_rsync
@@ -264,4 +351,11 @@ def test_usage_errors_exit_non_zero_without_touching_the_host(deploy_env: Env) -
     assert deploy_env.run(HOST, "--bogus").returncode != 0
     assert deploy_env.run(HOST, "--shard", "../etc").returncode != 0
     assert deploy_env.run(HOST, DEPLOY_DIR="~/with space").returncode != 0
+    assert not deploy_env.ssh_log.exists()
+
+
+def test_a_tree_without_the_package_is_not_deployed(deploy_env: Env) -> None:
+    (deploy_env.src / "uv.lock").unlink()  # e.g. run from the wrong directory
+    result = deploy_env.run(HOST)
+    assert result.returncode != 0 and "no " in result.stderr and "uv.lock" in result.stderr
     assert not deploy_env.ssh_log.exists()

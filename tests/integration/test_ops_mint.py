@@ -112,8 +112,45 @@ async def test_a_wrong_admin_token_is_one_line_and_leaves_no_keys_file(sandbox, 
     )  # fmt: skip
     assert code == 78
     assert err.splitlines() == [
-        "rocky-bot: admin token missing: pass --admin-token or set ROCKY_ADMIN_TOKEN"
+        "rocky-bot: admin token missing: set ROCKY_ADMIN_TOKEN, or ROCKY_ADMIN_TOKEN_FILE to a "
+        "mode-600 file holding it (it is never taken from the command line)"
     ]
+
+
+async def test_the_token_can_come_from_a_mode_600_file_and_never_from_argv(sandbox, tmp_path):
+    token_file = tmp_path / "admin-token"
+    token_file.write_text(sandbox.admin_token + "\n")
+    token_file.chmod(0o644)
+    env = env_with(ROCKY_ADMIN_TOKEN_FILE=str(token_file))
+    argv = (sys.executable, "-m", "rocky_bot", "mint", "--base-url", sandbox.base_url)
+    code, out, err = await run(*argv, "--out", "keys.json", cwd=tmp_path, env=env)
+    assert code == 78
+    assert err.splitlines() == [
+        f"rocky-bot: {token_file}: readable by group or others (mode 644); "
+        f"fix with: chmod 600 {token_file}"
+    ]
+    assert len(sandbox.keys) == 0 and not (tmp_path / "keys.json").exists()
+
+    token_file.chmod(0o600)
+    code, out, err = await run(
+        *argv, "--out", "keys.json", "--accounts", "2", cwd=tmp_path, env=env
+    )
+    assert code == 0, err
+    assert len(load_keys(tmp_path / "keys.json").accounts) == 2
+    assert sandbox.admin_token not in out + err
+
+
+async def test_a_forced_mint_through_a_planted_symlink_leaves_its_target_alone(sandbox, tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (tmp_path / "keys.json").symlink_to(victim)
+    (tmp_path / "keys.json.tmp").symlink_to(victim)  # where the old code wrote its temp file
+    code, _, err = await mint(sandbox, tmp_path, "--out", "keys.json", "--accounts", "2", "--force")
+    assert code == 0, err
+    assert victim.read_text() == "precious\n"
+    keys = tmp_path / "keys.json"
+    assert not keys.is_symlink() and mode(keys) == 0o600
+    assert len(load_keys(keys).accounts) == 2
 
 
 async def test_top_up_refills_every_wallet_through_the_faucet(sandbox, tmp_path):

@@ -186,3 +186,70 @@ def test_check_keys_allows_a_public_host_only_when_told(tmp_path, capsys, monkey
 )
 def test_check_keys_accepts_binance_testnets(tmp_path, capsys, base_url):
     assert main(["check-keys", "--keys", keys_file(tmp_path / "k.json", funnel(base_url))]) == 0
+
+
+# --- hostile keys files: one line, exit 78, promptly, never a secret ----------------------------
+
+
+def _fifo(path: Path) -> str:
+    os.mkfifo(path, 0o600)
+    return str(path)
+
+
+def _huge(path: Path) -> str:
+    with open(path, "wb") as fh:
+        fh.truncate(200 * 1024 * 1024)
+    os.chmod(path, 0o600)
+    return str(path)
+
+
+def _duplicate_key(path: Path) -> str:
+    doc = funnel()
+    doc["accounts"][7]["key"] = doc["accounts"][3]["key"]
+    return keys_file(path, doc)
+
+
+HOSTILE = {
+    "a FIFO": (_fifo, "keys file is a named pipe (FIFO), not a regular file"),
+    "a directory": (lambda p: (p.mkdir(), str(p))[1], "keys file is a directory"),
+    "200 MB": (_huge, "keys file is 209715200 bytes, more than the 1048576"),
+    "deep nesting": (lambda p: keys_file(p, "[" * 200_000), "JSON nested too deep"),
+    "a secret as id": (
+        lambda p: keys_file(p, with_account({"id": SECRET, "key": "k", "secret": "s"})),
+        f"accounts[1]: id {SECRET[:4]!r}… ({len(SECRET)} chars) names no role",
+    ),
+    "one API key twice": (_duplicate_key, "key is the same as account mm-l1-buy-07bps"),
+    "31 accounts": (
+        lambda p: keys_file(p, funnel(ids=(*STANDARD_FUNNEL, "taker-6"))),
+        "31 accounts are more than 1 funnel(s) of 30",
+    ),
+    "two anchors": (
+        lambda p: keys_file(p, funnel(ids=("mm-anchor", "mm-anchor-r2"))),
+        "mm-anchor-r2 would be extra",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", ["check-keys", "run"])
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_keys_files_exit_78_with_one_line(tmp_path, capsys, command, case):
+    make, says = HOSTILE[case]
+    path = make(tmp_path / "keys.json")
+    code = main([command, "--keys", path])
+    assert_one_line_config_error(code, capsys.readouterr().err, path, says)
+
+
+def test_more_funnels_in_one_file_run_when_the_setting_allows_them(tmp_path, capsys, monkeypatch):
+    path = keys_file(tmp_path / "keys.json", funnel(ids=(*STANDARD_FUNNEL, "taker-6")))
+    monkeypatch.setenv("ROCKY_FUNNEL_REPLICAS", "2")
+    assert main(["check-keys", "--keys", path]) == 0
+    assert "31 accounts" in capsys.readouterr().out
+
+
+def test_check_keys_never_prints_the_password_of_a_base_url(tmp_path, capsys):
+    url = f"http://ops:{SECRET}@127.0.0.1:9"
+    path = keys_file(tmp_path / "keys.json", funnel(base_url=url))
+    assert main(["check-keys", "--keys", path]) == 0
+    out, err = capsys.readouterr()
+    assert f"base_url {BASE}" in out
+    assert SECRET not in out + err and "ops:" not in out + err

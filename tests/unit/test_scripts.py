@@ -28,7 +28,11 @@ from pathlib import Path
 
 args = sys.argv[1:]
 with open(os.environ["FAKE_LOG"], "a") as log:
-    log.write(json.dumps({{"argv": args, "token": os.environ.get("ROCKY_ADMIN_TOKEN")}}) + "\\n")
+    log.write(json.dumps({{
+        "argv": args,
+        "token": os.environ.get("ROCKY_ADMIN_TOKEN"),
+        "token_file": os.environ.get("ROCKY_ADMIN_TOKEN_FILE"),
+    }}) + "\\n")
 if args[:1] == ["mint"] and "--out" in args:
     out = Path(args[args.index("--out") + 1])
     ids = {funnel_ids()!r}
@@ -84,7 +88,7 @@ def fake_bot(tmp_path: Path) -> dict[str, str]:
     fake = tmp_path / "fake-rocky-bot"
     fake.write_text(FAKE_ROCKY_BOT)
     fake.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if k != "ROCKY_ADMIN_TOKEN"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROCKY_ADMIN_TOKEN")}
     return {**env, "ROCKY_BOT_CMD": str(fake), "FAKE_LOG": str(tmp_path / "calls.log")}
 
 
@@ -125,6 +129,17 @@ def test_mint_passes_the_token_by_environment_only_and_prints_the_ids(fake_bot, 
     assert "s3cret" not in result.stdout + result.stderr
 
 
+def test_mint_passes_a_token_file_by_environment_only(fake_bot, tmp_path) -> None:
+    token_file = tmp_path / "admin-token"
+    out = tmp_path / "keys.json"
+    env = {**fake_bot, "ROCKY_ADMIN_TOKEN_FILE": str(token_file)}
+    result = _run("mint-30.sh", "http://127.0.0.1:8080", str(out), env=env)
+    assert result.returncode == 0, result.stderr
+    [call] = _calls(fake_bot)
+    assert call["token_file"] == str(token_file) and call["token"] is None
+    assert call["argv"] == ["mint", "--base-url", "http://127.0.0.1:8080", "--out", str(out)]
+
+
 def test_mint_refuses_to_overwrite_keys(fake_bot, tmp_path) -> None:
     out = tmp_path / "keys.json"
     out.write_text("precious")
@@ -143,7 +158,7 @@ def test_mint_refuses_to_overwrite_keys(fake_bot, tmp_path) -> None:
 def test_mint_without_a_token_mints_nothing(fake_bot, tmp_path) -> None:
     result = _run("mint-30.sh", "http://127.0.0.1:8080", str(tmp_path / "k.json"), env=fake_bot)
     assert result.returncode != 0
-    assert "ROCKY_ADMIN_TOKEN" in result.stderr
+    assert "ROCKY_ADMIN_TOKEN" in result.stderr and "ROCKY_ADMIN_TOKEN_FILE" in result.stderr
     assert _calls(fake_bot) == []
 
 
