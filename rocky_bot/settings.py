@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     # Unhealthy when an account's runway is under this many hours and no account was funded
     # within funding_quiet_s (the funding timer runs hourly): 0 turns the check off.
     runway_alert_h: float = Field(24.0, ge=0)
+    fund_floor: float = Field(0.5, gt=0, le=1)  # `rocky-bot fund` tops up wallets under this×seed
     funding_quiet_s: float = Field(7200.0, gt=0)
     wallet_warn_share: float = Field(0.2, ge=0, le=1)
 

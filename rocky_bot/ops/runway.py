@@ -96,3 +96,61 @@ def runway(
     if line is not None and closing > 0:
         to_line = max(0.0, float(wallet - line)) / closing
     return Runway(burn_per_day, to_empty, to_line)
+
+
+@dataclass(frozen=True, slots=True)
+class RunwayPolicy:
+    """When a short runway is a problem (issue 10).
+
+    Every taker's wallet lasts less than a day without funding (that is what the funding timer
+    is for), so a short account runway alone is normal. It is a problem when the account is
+    under the floor the funding timer tops up from and nobody has been funded for `quiet_s`
+    (the timer runs hourly: it is not running), or when the whole fleet will be dry within
+    `alert_h`. A daemon that just started has not seen the last funding: `quiet_s` counts from
+    its start at the earliest.
+    """
+
+    alert_h: float = 24.0
+    quiet_s: float = 7200.0
+    fund_floor_usd: float = 50.0
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRunway:
+    account: str
+    wallet: float | None
+    burn_per_day: float | None
+    runway_h: float | None
+
+
+def fleet_runway(
+    accounts: list[AccountRunway],
+    last_deposit_at: float | None,
+    started_at: float,
+    now: float,
+    policy: RunwayPolicy,
+) -> dict[str, object]:
+    """The fleet's wallet, burn and runway, and the 'runway low' problem if it applies."""
+    total = sum(a.wallet for a in accounts if a.wallet is not None)
+    burn = sum(a.burn_per_day for a in accounts if a.burn_per_day is not None)
+    runway_h = total / burn * 24 if burn > 0 else None
+    quiet_since = started_at if last_deposit_at is None else max(started_at, last_deposit_at)
+    quiet = now - quiet_since > policy.quiet_s
+    low = None
+    if policy.alert_h > 0:
+        dry = sorted(
+            (a.runway_h, a.account) for a in accounts
+            if a.runway_h is not None and a.runway_h < policy.alert_h
+            and a.wallet is not None and a.wallet < policy.fund_floor_usd
+        )  # fmt: skip
+        if dry and quiet:
+            names = ", ".join(f"{name} {hours:.1f} h" for hours, name in dry)
+            low = f"runway low, unfunded for {policy.quiet_s / 3600:g} h: {names}"
+        elif runway_h is not None and runway_h < policy.alert_h:
+            low = f"fleet runway low: {runway_h:.1f} h"
+    return {
+        "wallet": round(total, 2), "burn_per_day": round(burn, 2),
+        "runway_h": None if runway_h is None else round(runway_h, 1),
+        "last_funding_s_ago": None if last_deposit_at is None else round(now - last_deposit_at, 1),
+        "runway_low": low,
+    }  # fmt: skip

@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from rocky_bot.ops.runway import AccountRunway, RunwayPolicy, fleet_runway
+
 if TYPE_CHECKING:
     from rocky_bot.fleet import Fleet
     from rocky_bot.strategies.loop import StrategyLoop
@@ -62,35 +64,12 @@ def _ago(now: float, at: float | None) -> float | None:
 CENT = Decimal("0.01")
 
 
-def fleet_runway(
-    accounts: list[dict], upkeeps, now: float, alert_h: float = 24.0, quiet_s: float = 7200.0
-) -> dict[str, Any]:
-    """The fleet's wallet, burn and runway, and the 'runway low' problem if it applies.
-
-    A runway under `alert_h` with nobody funding for `quiet_s` is worth a page (issue 10): the
-    funding timer runs hourly, so two hours without any funding while an account will run dry
-    within a day means it is not running.
-    """
-    wallets = [float(a["wallet"]) for a in accounts if a["wallet"] is not None]
-    burns = [a["burn_per_day"] for a in accounts if a["burn_per_day"] is not None]
-    total, burn = sum(wallets), sum(burns)
-    deposits = [u.wallet_history.last_deposit_at for u in upkeeps]
+def runway_of(fleet: Fleet, now: float, accounts: list[AccountRunway]) -> dict[str, Any]:
+    s = fleet.settings
+    policy = RunwayPolicy(s.runway_alert_h, s.funding_quiet_s, s.wallet_seed_usd * s.fund_floor)
+    deposits = [u.wallet_history.last_deposit_at for u in fleet.upkeeps.values()]
     last = max((d for d in deposits if d is not None), default=None)
-    runway_h = total / burn * 24 if burn > 0 else None
-    short = sorted(
-        (a["runway_h"], a["account"]) for a in accounts
-        if a["runway_h"] is not None and a["runway_h"] < alert_h
-    )  # fmt: skip
-    quiet = last is None or now - last > quiet_s
-    low = None
-    if short and quiet:
-        names = ", ".join(f"{name} {hours:g} h" for hours, name in short)
-        low = f"runway low and no funding for {quiet_s / 3600:g} h: {names}"
-    return {
-        "wallet": round(total, 2), "burn_per_day": round(burn, 2),
-        "runway_h": _rounded(runway_h, 1), "last_funding_s_ago": _ago(now, last),
-        "runway_low": low,
-    }  # fmt: skip
+    return fleet_runway(accounts, last, fleet.started_at, now, policy)
 
 
 def fleet_status(fleet: Fleet) -> dict[str, Any]:
@@ -152,9 +131,11 @@ def fleet_status(fleet: Fleet) -> dict[str, Any]:
                 "last_error": ctx.state.last_error,
             }
         )
-    fleet_doc = fleet_runway(
-        accounts, upkeeps.values(), now, settings.runway_alert_h, settings.funding_quiet_s
-    )
+    fleet_doc = runway_of(fleet, now, [
+        AccountRunway(a["account"], None if a["wallet"] is None else float(a["wallet"]),
+                      a["burn_per_day"], a["runway_h"])
+        for a in accounts
+    ])  # fmt: skip
     problems = []
     if fleet_doc["runway_low"]:
         problems.append(fleet_doc["runway_low"])
@@ -201,7 +182,7 @@ def refresh_metrics(fleet: Fleet) -> None:
     for s in fleet.settings.symbols:
         m.count_to(m.symbol_fills, sum(c.state.fills_by_symbol[s] for c in fleet.contexts), s)
     now = time.monotonic()
-    doc_accounts = []
+    runways: list[AccountRunway] = []
     for ctx in fleet.contexts:
         account = ctx.account_id
         state = ctx.breaker.state.value
@@ -229,15 +210,8 @@ def refresh_metrics(fleet: Fleet) -> None:
         m.hours_to_line.labels(account).set(_or_inf(runway.hours_to_line))
         for kind, count in ctx.breaker.trips_by_kind.items():
             m.count_to(m.breaker_trips, count, account, kind)
-        doc_accounts.append(
-            {"wallet": None if wallet is None else str(wallet), "burn_per_day": burn,
-             "runway_h": runway.hours, "account": account}
-        )  # fmt: skip
-    settings = fleet.settings
-    fleet_doc = fleet_runway(
-        doc_accounts, fleet.upkeeps.values(), now, settings.runway_alert_h,
-        settings.funding_quiet_s,
-    )  # fmt: skip
+        runways.append(AccountRunway(account, wallet, burn, runway.hours))
+    fleet_doc = runway_of(fleet, now, runways)
     m.fleet_runway.set(_or_inf(fleet_doc["runway_h"]))
     m.last_funding_age.set(_or_inf(fleet_doc["last_funding_s_ago"]))
 

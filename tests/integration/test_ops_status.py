@@ -402,6 +402,7 @@ async def test_rocky_bot_run_process_is_healthy_then_stops_on_sigterm_with_exit_
         ROCKY_LOG_FORMAT="json", ROCKY_LOG_LEVEL="info", ROCKY_ANCHOR_INTERVAL_S="0.3",
         ROCKY_LADDER_INTERVAL_S="0.4", ROCKY_LADDER_JITTER_S="0.1", ROCKY_STAGGER="false",
         ROCKY_FEED_STALE_S="1.5",
+        ROCKY_RUNWAY_ALERT_H="0",  # seconds of fees, extrapolated, are no runway to judge
     )  # fmt: skip
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "rocky_bot", "run", "--keys", str(keys_path), cwd=tmp_path,

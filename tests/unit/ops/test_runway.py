@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from rocky_bot.ops.runway import WalletHistory, runway
+from rocky_bot.ops.runway import AccountRunway, RunwayPolicy, WalletHistory, fleet_runway, runway
 
 
 def test_a_deposit_in_the_window_does_not_hide_the_burn():
@@ -46,3 +46,44 @@ def test_a_line_that_recedes_as_fast_as_the_burn_is_never_reached():
     assert r.hours_to_line is None
     assert r.hours == pytest.approx(50)  # it still runs dry without funding
     assert runway(D(100), D(70), 48.0, allowance_per_hour=1.0).hours_to_line == pytest.approx(30)
+
+
+# --- when a short runway is a problem -------------------------------------------------------------
+
+POLICY = RunwayPolicy(alert_h=24, quiet_s=7200, fund_floor_usd=50)
+
+
+def taker(wallet: float, runway_h: float | None = 8.0) -> AccountRunway:
+    return AccountRunway("taker-1", wallet, 180.0, runway_h)
+
+
+def maker(wallet: float = 100.0) -> AccountRunway:
+    return AccountRunway("mm-l1-buy-05bps", wallet, -5.0, None)  # a ladder earns
+
+
+def test_a_taker_with_a_day_short_runway_is_normal_while_above_the_funding_floor():
+    doc = fleet_runway([taker(90), maker()], None, started_at=0, now=10 * 3600, policy=POLICY)
+    assert doc["runway_low"] is None
+
+
+def test_under_the_floor_and_unfunded_for_two_hours_is_a_problem():
+    doc = fleet_runway([taker(40, 5.0), maker()], None, started_at=0, now=3 * 3600, policy=POLICY)
+    assert doc["runway_low"] == "runway low, unfunded for 2 h: taker-1 5.0 h"
+
+
+def test_a_recent_funding_or_a_recent_start_is_not():
+    accounts = [taker(40, 5.0), maker(1000)]  # the fleet as a whole lasts days
+    assert fleet_runway(accounts, 2 * 3600, 0, 3 * 3600, POLICY)["runway_low"] is None
+    assert fleet_runway(accounts, None, 2 * 3600, 3 * 3600, POLICY)["runway_low"] is None
+
+
+def test_a_fleet_that_will_be_dry_within_a_day_is_a_problem_even_when_funded():
+    accounts = [AccountRunway(f"taker-{n}", 60.0, 400.0, 3.6) for n in range(1, 6)]
+    doc = fleet_runway(accounts, 3 * 3600, 0, 3 * 3600 + 1, POLICY)
+    assert doc["runway_low"] == "fleet runway low: 3.6 h"
+    assert doc["wallet"] == 300 and doc["burn_per_day"] == 2000 and doc["runway_h"] == 3.6
+
+
+def test_the_check_can_be_turned_off():
+    off = RunwayPolicy(alert_h=0)
+    assert fleet_runway([taker(1, 0.1)], None, 0, 10**6, off)["runway_low"] is None
