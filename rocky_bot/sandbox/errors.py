@@ -27,8 +27,9 @@ def missing(param: str) -> SandboxError:
     )
 
 
-def illegal(param: str) -> SandboxError:
-    return SandboxError(-1100, f"Illegal characters found in parameter '{param}'.")
+def illegal(param: str, legal: str | None = None) -> SandboxError:
+    where = f"; legal range is '{legal}'." if legal else "."
+    return SandboxError(-1100, f"Illegal characters found in parameter '{param}'{where}")
 
 
 def invalid_data(param: str) -> SandboxError:
