@@ -41,6 +41,8 @@ class SymbolSpec:
     multiplier_down: Decimal = Decimal("0.9500")
     # how far from the mark a MARKET order may trade before its remainder expires
     market_take_bound: Decimal = Decimal("0.05")
+    # MAX_NUM_ORDERS: open orders one account may have on the symbol (-2025 past it)
+    max_num_orders: int = 200
 
 
 BTCUSDT = SymbolSpec(
