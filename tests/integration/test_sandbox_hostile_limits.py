@@ -200,3 +200,20 @@ async def test_connections_per_ip_are_capped_open_and_new() -> None:
         assert b"per 5 min" in refused.value.response.body
     finally:
         await exchange.stop()
+
+
+async def test_a_user_stream_ignores_what_its_client_sends_and_keeps_delivering(venue: Venue):
+    headers = {"X-MBX-APIKEY": venue.key}
+    key = (await venue.http.post("/fapi/v1/listenKey", headers=headers)).json()["listenKey"]
+    for hostile in ("é" * 64, "../" * 20, "k" * 64):
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(ws_url(venue, f"/private/ws?listenKey={hostile}")):
+                pass
+        assert refused.value.response.status_code == 403
+    async with connect(ws_url(venue, f"/ws/{key}"), max_size=None) as ws:
+        for junk in ("[" * 30_000 + "]" * 30_000, b"\xff\xfe", "x" * 60_000, '{"id": 1}'):
+            await ws.send(junk)
+        placed = await venue.signed("POST", "/fapi/v1/order", ORDER)
+        event = json.loads(await asyncio.wait_for(ws.recv(), 3))
+        assert event["e"] == "ORDER_TRADE_UPDATE" and event["o"]["i"] == placed.json()["orderId"]
+    venue.engine.cancel(venue.name, "BTCUSDT", placed.json()["orderId"])

@@ -11,6 +11,9 @@ import asyncio
 import json
 from types import SimpleNamespace
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from rocky_bot.sandbox.reference import stream_name
 from rocky_bot.sandbox.stream_hub import StreamHub
 from rocky_bot.sandbox.ws_limits import MAX_PENDING_REPLY_BYTES, MAX_STREAMS
@@ -78,3 +81,42 @@ async def test_ten_messages_a_second_is_the_most_a_connection_may_send():
     await asyncio.wait_for(hub.handle(client, None, True), 3)
     assert client.closed == (1008, "too many messages")
     assert client.received == 11 and len(client.sent) <= 10  # the 11th was never answered
+
+
+_names = st.sampled_from(
+    ["btcusdt@bookTicker", "BTCUSDT@BOOKTICKER", "x" * 70 + "@bookTicker", "btcusdt", "!bookTicker",
+     "", "é@bookTicker", "a/b@bookTicker"]
+) | st.text(max_size=10)  # fmt: skip
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _names,
+    lambda kids: (
+        st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=4), kids, max_size=3)
+    ),
+    max_leaves=8,
+)
+_controls = st.one_of(
+    st.fixed_dictionaries(
+        {"method": st.sampled_from(["SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS",
+                                    "SET_PROPERTY", "GET_PROPERTY", "X"]) | _json,
+         "params": st.lists(_names | _json, max_size=4) | _json, "id": _json}
+    ).map(json.dumps),
+    _json.map(json.dumps),
+    st.text(max_size=20),
+    st.integers(1, 3).map(lambda k: "[" * (2000 * k) + "]" * (2000 * k)),
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(messages=st.lists(_controls, max_size=9))
+async def test_any_control_message_gets_a_reply_and_the_hub_forgets_the_client(messages):
+    client = NeverReads(messages)
+    client.reading.set()
+    client.inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+    hub = StreamHub(stream_name, name="test")
+    await asyncio.wait_for(hub.handle(client, None, True), 3)
+    assert len(client.sent) <= len(messages)
+    for text in client.sent:
+        reply = json.loads(text)
+        assert set(reply) in ({"result", "id"}, {"error", "id"})
+        assert len(text) < 2000
+    assert hub.connection_count == 0 and not list(hub.wanted())
