@@ -41,11 +41,14 @@ def read_decimal(value: object) -> Decimal | str:
     """`value` (a string, an int, or a Decimal from `json.loads(parse_float=Decimal)`) as a
     bounded finite Decimal, or the `NumberProblem` that refuses it. Booleans are refused."""
     if isinstance(value, str):
-        if len(value) > MAX_CHARS:
+        length = len(value)
+        if length > MAX_CHARS:
             return NumberProblem.TOO_PRECISE
         if not _DECIMAL_RE.fullmatch(value):
             return NumberProblem.NOT_NUMERIC
         number = Decimal(value)
+        if length <= MAX_DIGITS and "e" not in value and "E" not in value:
+            return number  # the feed's hot path: the bounds hold by construction
     elif isinstance(value, bool):
         return NumberProblem.NOT_NUMERIC
     elif isinstance(value, int):

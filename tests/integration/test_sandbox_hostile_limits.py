@@ -141,8 +141,9 @@ async def closed_with(ws: Any) -> int | None:
     return closed.value.rcvd.code if closed.value.rcvd else None
 
 
-@pytest.mark.parametrize("path", ["/public/stream", "/reference/stream", "/ws"])
+@pytest.mark.parametrize("path", ["/public/stream", "/reference/ws"])  # both hubs
 async def test_hostile_control_messages_get_error_replies_and_keep_the_connection(venue, path):
+    """Six messages (under the 10 a second): each answered, the connection kept."""
     async with connect(ws_url(venue, path), max_size=None) as ws:
         await ws.send("[" * 30_000 + "]" * 30_000)  # nested past the parser: once a crash
         assert json.loads(await ws.recv())["error"]["code"] == 3
@@ -152,7 +153,6 @@ async def test_hostile_control_messages_get_error_replies_and_keep_the_connectio
         assert reply["id"] is None and reply["error"]["code"] == 2
         reply = await control(ws, "X" * 50_000)
         assert len(json.dumps(reply)) < 400
-        await asyncio.sleep(1.0)  # a fresh second for the message rate
         many = [f"s{i}usdt@bookTicker" for i in range(201)]
         assert (await control(ws, "SUBSCRIBE", many, 7))["error"]["code"] == 2
         assert (await control(ws, "SUBSCRIBE", ["btcusdt@bookTicker"], 8))["result"] is None

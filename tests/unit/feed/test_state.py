@@ -95,7 +95,7 @@ _FRAMES = st.one_of(
 )  # fmt: skip
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames=st.lists(_FRAMES, max_size=6), rebase_first=st.booleans())
 def test_no_frame_makes_the_handler_raise_or_take_an_implausible_mid(frames, rebase_first):
     state = feed()

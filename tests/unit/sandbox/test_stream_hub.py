@@ -106,7 +106,7 @@ _controls = st.one_of(
 )  # fmt: skip
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(messages=st.lists(_controls, max_size=9))
 async def test_any_control_message_gets_a_reply_and_the_hub_forgets_the_client(messages):
     """Every message answered (a crash in the handler used to pass for the client leaving:
