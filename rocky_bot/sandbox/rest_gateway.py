@@ -3,8 +3,9 @@
 Endpoints are declared as `Endpoint(handler, security, weight, orders)`; the gateway turns them
 into Starlette routes whose wrapper does, in Binance's order: IP weight (429 -1003 past the
 limit), API key (-2014/-2015, HTTP 401, from the header alone: an unknown caller's body is
-never read, let alone parsed), signature and timestamp for SIGNED calls (-1102, -1022, -1021),
-the account's order counters (-1015), then the handler. Handlers are synchronous and return
+never read), signature for SIGNED calls (-1102, -1022; over the raw strings, so a body is parsed
+only once it is signed), timestamp (-1021), the account's order counters (-1015), then the
+handler. Handlers are synchronous and return
 JSON-able values or raise `SandboxError`; every answer is `application/json`, and bad input is
 a Binance code, never a 500: a body that is not UTF-8 is -1100, more than `MAX_PARAMS`
 parameters -1101, each parameter is read strictly by `Call` (numbers.py).
@@ -95,6 +96,16 @@ def parse_params(text: str) -> dict[str, str]:
         raise SandboxError(-1101, "Too many parameters sent for this endpoint.") from None
 
 
+def _check_signature(secret: str, query: str, body: str) -> None:
+    """The HMAC over `totalParams` as sent (query + body, the signature cut out): -1102 when
+    there is none, -1022 when it is not the key's."""
+    payload, signature = signed_payload(query, body)
+    if not signature:
+        raise errors.missing("signature")
+    if not signature_matches(secret, payload, signature):
+        raise SandboxError(-1022, "Signature for this request is not valid.")
+
+
 async def _body_text(request: Request) -> str:
     """The form body as text; bytes that are not UTF-8 are Binance's -1100, never a 500."""
     try:
@@ -160,13 +171,17 @@ class Gateway:
                 headers["Retry-After"] = str(verdict.retry_after_s)
                 raise self._rate_limited(verdict.banned_until_ms)
             cred = None if ep.security == "NONE" else self._api_key(request)
-            # Only a known key's body is read and parsed (BodyLimit bounds its size).
+            # Only a known key's body is read (BodyLimit bounds its size), and a signed call's
+            # body is parsed only once its signature, over the raw strings, is good.
             body = "" if request.method in ("GET", "HEAD") else await _body_text(request)
+            signed = cred is not None and ep.security == "SIGNED"
+            if signed:
+                _check_signature(cred.secret, query, body)
             if body:
                 call.merge_body(parse_params(body))
             if cred is not None:
-                if ep.security == "SIGNED":
-                    self._verify(cred.secret, call, query, body)
+                if signed:
+                    self._check_time(call)
                 call.account = cred.account
             if ep.orders != (0, 0):
                 self._count_orders(call.who, ep.orders, now, headers)
@@ -208,11 +223,8 @@ class Gateway:
             raise SandboxError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
         return cred
 
-    def _verify(self, secret: str, call: Call, query: str, body: str) -> None:
-        """Signature and timestamp of a SIGNED call, over the raw strings as sent."""
-        payload, signature = signed_payload(query, body)
-        if not signature:
-            raise errors.missing("signature")
+    def _check_time(self, call: Call) -> None:
+        """A signed call's `timestamp` within its `recvWindow` of the server's clock."""
         timestamp = call.integer("timestamp")
         if timestamp is None:
             raise errors.missing("timestamp")
@@ -220,8 +232,6 @@ class Gateway:
         assert window is not None
         if window <= 0 or window > MAX_RECV_WINDOW:
             raise SandboxError(-1131, "recvWindow must be less than 60000")
-        if not signature_matches(secret, payload, signature):
-            raise SandboxError(-1022, "Signature for this request is not valid.")
         server = self.server_time_ms()
         if timestamp >= server + 1000:
             raise SandboxError(
