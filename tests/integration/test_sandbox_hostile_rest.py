@@ -27,6 +27,7 @@ from waiting import wait_for
 from rocky_bot.sandbox.app import SandboxExchange
 from rocky_bot.sandbox.config import SandboxConfig
 from rocky_bot.sandbox.orders import OrderRequest
+from rocky_bot.sandbox.signing import sign
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -173,6 +174,21 @@ async def test_a_body_that_is_not_utf8_is_1100_once_the_key_is_known(venue: Venu
     )
     assert binance_error(known)[0] == -1100
     assert venue.state() == before
+
+
+async def test_a_body_is_parsed_only_once_its_signature_is_good(venue: Venue) -> None:
+    """Holding an API key is not enough to make the sandbox parse a body: 120 parameters
+    signed with the wrong secret are -1022 (unparsed), with the right one -1101."""
+    body = "&".join(f"p{i}=1" for i in range(120)) + f"&timestamp={venue.exchange.clock_ms()}"
+    headers = {"X-MBX-APIKEY": venue.key, "Content-Type": "application/x-www-form-urlencoded"}
+    wrong = await venue.http.post(
+        "/fapi/v1/order", content=f"{body}&signature={'0' * 64}", headers=headers
+    )
+    assert binance_error(wrong)[0] == -1022
+    right = await venue.http.post(
+        "/fapi/v1/order", content=f"{body}&signature={sign(venue.secret, body)}", headers=headers
+    )
+    assert binance_error(right)[0] == -1101
 
 
 async def test_a_timestamp_in_other_digits_is_1100(venue: Venue) -> None:
