@@ -254,5 +254,5 @@ class SandboxExchange:
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Unknown paths and methods still answer in Binance's JSON error shape."""
     status = exc.status_code if isinstance(exc, HTTPException) else 500
-    msg = f"{request.method} {request.url.path} is not a known endpoint."
+    msg = f"{request.method[:10]} {request.url.path[:100]} is not a known endpoint."
     return error_response(SandboxError(-1000, msg, status))

@@ -155,7 +155,7 @@ class Gateway:
     async def dispatch(self, request: Request, methods: dict[str, Endpoint]) -> Response:
         ep = methods.get(request.method)
         if ep is None:
-            msg = f"Method {request.method} is not allowed on {request.url.path}."
+            msg = f"Method {request.method} is not allowed on {request.url.path[:100]}."
             return error_response(SandboxError(-1000, msg, 405))
         now = self.clock_ms()
         ip = request.client.host if request.client else "unknown"

@@ -98,6 +98,14 @@ async def test_request_lines_and_headers_are_cut_off_at_their_bound(venue, start
     assert status == 400 and b"Invalid HTTP request" in reply
 
 
+async def test_unknown_paths_and_methods_are_binance_errors_that_echo_little(venue: Venue):
+    for method, path in [("GET", "/fapi/v1/" + "x" * 60_000), ("PATCH", "/fapi/v1/order"),
+                         ("GET", "/fapi/v1/%FF%FE"), ("DELETE", "/" + "é" * 1000)]:  # fmt: skip
+        response = await venue.http.request(method, path)
+        assert response.status_code in (404, 405)
+        binance_error(response)
+
+
 async def test_admin_bodies_that_are_hostile_are_binance_errors(venue: Venue) -> None:
     token = {"X-Admin-Token": venue.exchange.admin_token}
     for path, body in [
