@@ -2,24 +2,23 @@
 
 The REST parsers (parse.py) and the user-stream parser (user_events.py) read through `Fields`,
 so every complaint has one wording (`field [2].positionAmt is missing`) that names the endpoint
-and the path. Decimals come as strings; JSON numbers are accepted too, never via float
-formatting; NaN, Infinity and absurd exponents are refused.
+and the path. Numbers are read the one strict way of `rocky_bot.numbers` (ASCII digits, bounded
+exponent and precision; strings or JSON numbers, never via float formatting), and text is
+bounded too (`MAX_TEXT`): a reply cannot hand the daemon a 1 MB listenKey or client id.
 """
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
 from rocky_bot.exchange.errors import MalformedReplyError
 from rocky_bot.exchange.models import OrderStatus, Side
+from rocky_bot.numbers import read_decimal, read_int
 
 MISSING: Any = object()
-_DECIMAL_RE = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]{1,3})?")
-_INT_RE = re.compile(r"-?[0-9]{1,19}")
-#: Decimal magnitudes beyond this are nonsense for prices and sizes, and would trap arithmetic.
-_MAX_EXPONENT = 40
+#: The longest text field we take: symbols, ids, enums and keys are all far shorter.
+MAX_TEXT = 128
 
 
 def _kind(value: object) -> str:
@@ -28,38 +27,11 @@ def _kind(value: object) -> str:
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, str):
-        return f"the string {value[:24]!r}"
+        shown = f"{value[:24]!r}" + ("..." if len(value) > 24 else "")
+        return f"the string {shown}" + (f" ({len(value)} chars)" if len(value) > 24 else "")
     if isinstance(value, (int, float, Decimal)):
         return "a number"
     return "a list" if isinstance(value, list) else "an object" if isinstance(value, dict) else "?"
-
-
-def _to_decimal(value: object) -> Decimal | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        if len(value) > 64 or not _DECIMAL_RE.fullmatch(value):
-            return None
-        number = Decimal(value)
-    elif isinstance(value, (int, Decimal)):
-        number = Decimal(value)
-    elif isinstance(value, float):
-        number = Decimal(repr(value))
-    else:
-        return None
-    if not number.is_finite() or (number and abs(number.adjusted()) > _MAX_EXPONENT):
-        return None
-    return number
-
-
-def _to_int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and _INT_RE.fullmatch(value):
-        return int(value)
-    return None
 
 
 class Fields:
@@ -87,26 +59,39 @@ class Fields:
             return default
         return value
 
-    def text(self, key: str, default: Any = MISSING) -> str:
+    def text(self, key: str, default: Any = MISSING, *, most: int = MAX_TEXT) -> str:
         value = self.raw(key, default)
         if not isinstance(value, str):
             raise self.fail(key, f"is {_kind(value)}, expected a string")
+        if len(value) > most:
+            raise self.fail(key, f"is {len(value)} characters long, expected at most {most}")
         return value
 
-    def integer(self, key: str, default: Any = MISSING) -> int:
+    def integer(
+        self, key: str, default: Any = MISSING, *, minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> int:  # fmt: skip
         value = self.raw(key, default)
-        number = _to_int(value)
+        number = read_int(value)
         if number is None:
             raise self.fail(key, f"is {_kind(value)}, expected an integer")
+        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+            raise self.fail(key, f"is {number}, expected within [{minimum}, {maximum}]")
         return number
 
-    def decimal(self, key: str, default: Any = MISSING, *, minimum: int | None = None) -> Decimal:
+    def decimal(
+        self, key: str, default: Any = MISSING, *, minimum: int | None = None,
+        at_most: Decimal | None = None,
+    ) -> Decimal:  # fmt: skip
+        """A bounded finite decimal (see `rocky_bot.numbers`), >= `minimum`, <= `at_most`."""
         value = self.raw(key, default)
-        number = _to_decimal(value)
-        if number is None:
-            raise self.fail(key, f"is {_kind(value)}, expected a finite decimal")
+        number = read_decimal(value)
+        if isinstance(number, str):
+            raise self.fail(key, f"is {_kind(value)}, expected a finite decimal ({number})")
         if minimum is not None and number < minimum:
             raise self.fail(key, f"is {number}, expected >= {minimum}")
+        if at_most is not None and number > at_most:
+            raise self.fail(key, f"is {number}, expected <= {at_most}")
         return number
 
     def flag(self, key: str, default: Any = MISSING) -> bool:

@@ -102,6 +102,10 @@ class SymbolRules:
     min_notional: Decimal
     #: The asset the symbol's margin and PnL are booked in (exchangeInfo `marginAsset`).
     margin_asset: str = "USDT"
+    #: PRICE_FILTER's bounds: no price outside them can trade, so no mid outside them is
+    #: plausible (the feed's guard uses them). `max_price` None: no maximum.
+    min_price: Decimal = Decimal(0)
+    max_price: Decimal | None = None
 
     def round_price(self, price: Decimal, side: Side) -> Decimal:
         """Round onto the tick grid *away* from the mid, so an offset never shrinks below target."""

@@ -3,30 +3,36 @@
 Every field is checked for presence and type, and every problem names the endpoint and the field
 path (`[2].positionAmt`), so a proxy's HTML page or a half-implemented backend fails loudly and
 legibly instead of as a KeyError three frames into a strategy. Extra fields are ignored: Binance
-adds fields over time. Decimals come as strings; JSON numbers are accepted too, never via float
-formatting, and NaN/Infinity are refused.
+adds fields over time. Numbers are read one strict way (`rocky_bot.numbers`), and values no
+exchange could send are refused by name: `executedQty` above `origQty`, a negative wallet, a
+listenKey a URL cannot carry.
 """
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from rocky_bot.exchange.errors import MalformedReplyError
 from rocky_bot.exchange.fields import Fields, items_of
 from rocky_bot.exchange.models import Balance, Order, Position, SymbolRules
 
+_LISTEN_KEY_RE = re.compile(r"[A-Za-z0-9._~-]+")
+MAX_LEVERAGE = 125  # Binance's highest
+
 # ----------------------------------------------------------------------------------- REST replies
 
 
 def _order(f: Fields) -> Order:
+    orig_qty = f.decimal("origQty", minimum=0)
     return Order(
         symbol=f.text("symbol"),
         order_id=f.integer("orderId"),
         client_order_id=f.text("clientOrderId"),
         side=f.side("side"),
         price=f.decimal("price", minimum=0),
-        orig_qty=f.decimal("origQty", minimum=0),
-        executed_qty=f.decimal("executedQty", minimum=0),
+        orig_qty=orig_qty,
+        executed_qty=f.decimal("executedQty", minimum=0, at_most=orig_qty),
         status=f.status("status"),
         time_in_force=f.text("timeInForce", "GTC"),
         order_type=f.text("type", "LIMIT"),
@@ -63,9 +69,12 @@ def _balance(f: Fields) -> Balance:
         (k for k in ("availableBalance", "withdrawAvailable", "maxWithdrawAmount") if k in f.data),
         "availableBalance",
     )
+    # A wallet below zero is no state a margin account can be in (available may be: margin
+    # used past the wallet by unrealized losses).
     return Balance(
-        asset=f.text("asset"), wallet=f.decimal(wallet_key), available=f.decimal(available_key)
-    )
+        asset=f.text("asset"), wallet=f.decimal(wallet_key, minimum=0),
+        available=f.decimal(available_key),
+    )  # fmt: skip
 
 
 def parse_balance(obj: object, endpoint: str = "/fapi/v1/balance") -> list[Balance]:
@@ -94,9 +103,12 @@ def _symbol_rules(f: Fields) -> SymbolRules:
         raise f.fail("filters", f"has tickSize {tick} / stepSize {step}, expected > 0")
     margin_asset = f.text("marginAsset", None) if f.data.get("marginAsset") else None
     quote = f.text("quoteAsset", None) if f.data.get("quoteAsset") else None
+    # maxPrice 0 means "no maximum" (Binance's filter convention).
+    min_price = price.decimal("minPrice", "0", minimum=0)
+    max_price = price.decimal("maxPrice", "0", minimum=0)
     return SymbolRules(
         symbol, tick, step, lot.decimal("minQty", minimum=0), min_notional,
-        margin_asset or quote or "USDT",
+        margin_asset or quote or "USDT", min_price, max_price or None,
     )  # fmt: skip
 
 
@@ -109,15 +121,18 @@ def parse_exchange_info(
 
 
 def parse_server_time(obj: object, endpoint: str = "/fapi/v1/time") -> int:
-    return Fields(obj, endpoint).integer("serverTime")
+    return Fields(obj, endpoint).integer("serverTime", minimum=0)
 
 
 def parse_listen_key(obj: object, endpoint: str = "/fapi/v1/listenKey") -> str:
+    """The key goes into a websocket URL: URL-safe characters only, and short (Binance's: 64)."""
     key = Fields(obj, endpoint).text("listenKey")
     if not key:
         raise MalformedReplyError(endpoint, "field listenKey is empty")
+    if not _LISTEN_KEY_RE.fullmatch(key):
+        raise MalformedReplyError(endpoint, "field listenKey has characters a URL cannot carry")
     return key
 
 
 def parse_leverage(obj: object, endpoint: str = "/fapi/v1/leverage") -> int:
-    return Fields(obj, endpoint).integer("leverage")
+    return Fields(obj, endpoint).integer("leverage", minimum=1, maximum=MAX_LEVERAGE)

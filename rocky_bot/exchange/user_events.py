@@ -1,7 +1,8 @@
 """The user data stream's events → typed models, or `MalformedReplyError` (pure).
 
 ORDER_TRADE_UPDATE and ACCOUNT_UPDATE are what the account needs; any other event type is None
-(Binance adds event types over time). Read through `Fields`, as the REST replies are.
+(Binance adds event types over time). Read through `Fields`, as the REST replies are, with the
+same refusals: a fill past the order's quantity, a wallet below zero.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ def parse_user_event(obj: object) -> OrderUpdate | AccountUpdate | None:
     event = f.text("e")
     if event == "ORDER_TRADE_UPDATE":
         o = f.nested("o")
+        orig_qty = o.decimal("q", minimum=0)
+        executed_qty = o.decimal("z", minimum=0, at_most=orig_qty)
         return OrderUpdate(
             symbol=o.text("s"),
             order_id=o.integer("i"),
@@ -31,16 +34,21 @@ def parse_user_event(obj: object) -> OrderUpdate | AccountUpdate | None:
             exec_type=o.text("x"),
             status=o.status("X"),
             price=o.decimal("p", minimum=0),
-            orig_qty=o.decimal("q", minimum=0),
-            executed_qty=o.decimal("z", minimum=0),
-            last_fill_qty=o.decimal("l", minimum=0),
+            orig_qty=orig_qty,
+            executed_qty=executed_qty,
+            last_fill_qty=o.decimal("l", minimum=0, at_most=executed_qty),
             last_fill_price=o.decimal("L", minimum=0),
             event_time_ms=f.integer("E"),
         )
     if event == "ACCOUNT_UPDATE":
         a = f.nested("a")
         balances = tuple(
-            Balance(b.text("a"), b.decimal("wb"), b.decimal("cw"), b.decimal("bc", "0"))
+            Balance(
+                b.text("a"),
+                wallet=b.decimal("wb", minimum=0),
+                available=b.decimal("cw", minimum=0),
+                change=b.decimal("bc", "0"),
+            )
             for b in a.items("B", [])
         )
         positions = tuple(

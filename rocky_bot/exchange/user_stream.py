@@ -34,6 +34,7 @@ import json
 import random
 import time
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -187,8 +188,8 @@ class UserStream:
     def _handle(self, raw: str | bytes) -> bool:
         """Deliver one frame; True when it says the listenKey expired."""
         try:
-            obj = json.loads(raw)
-        except ValueError:
+            obj = json.loads(raw, parse_float=Decimal)  # numbers exact, as in REST replies
+        except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth
             self.bad_messages += 1
             log.warning("user_stream_bad_message", problem="not JSON")
             return False

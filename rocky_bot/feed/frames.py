@@ -3,12 +3,18 @@
 Frames come combined (`{"stream": "btcusdt@bookTicker", "data": {...}}`) or raw (the payload
 itself, `"e": "bookTicker"`); anything else (control replies, other events) is ignored, and a
 malformed frame is named by kind so the feed can count it and log it once a minute.
+
+Nothing a frame holds can make this raise: JSON nested past the parser's depth is `too_deep`,
+and prices are read the one strict way of `rocky_bot.numbers` (`not_numeric`, `out_of_range`,
+`too_precise`), so the mid of two accepted prices is exact, finite and positive.
 """
 
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from rocky_bot.numbers import read_decimal
 
 IGNORED = "ignored"
 STREAM = "stream"  # key is the combined stream's name
@@ -21,6 +27,8 @@ def read_frame(raw: str | bytes) -> tuple[str, str | None, Decimal | None]:
         obj = json.loads(raw)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError both are
         return "not_json", None, None
+    except RecursionError:
+        return "too_deep", None, None
     if type(obj) is not dict:
         return "not_object", None, None
     data = obj.get("data")
@@ -42,15 +50,14 @@ def read_frame(raw: str | bytes) -> tuple[str, str | None, Decimal | None]:
         return "missing_field", key, None
     if type(b) is not str or type(a) is not str:
         return "wrong_type", key, None
-    try:
-        bid = Decimal(b)
-        ask = Decimal(a)
-        if bid <= 0 or ask <= 0:  # NaN raises here, as a signalling comparison
-            return "non_positive", key, None
-    except InvalidOperation:
-        return "not_numeric", key, None
-    if not ask.is_finite():
-        return "not_numeric", key, None
+    bid = read_decimal(b)
+    if isinstance(bid, str):
+        return bid, key, None
+    ask = read_decimal(a)
+    if isinstance(ask, str):
+        return ask, key, None
+    if bid <= 0 or ask <= 0:
+        return "non_positive", key, None
     if bid > ask:
         return "crossed_book", key, None
     return by, key, (bid + ask) / 2

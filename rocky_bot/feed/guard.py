@@ -130,6 +130,14 @@ class SymbolGuard:
         """A (re)connect: the next tick becomes the base without a jump check."""
         self.rebasing = True
 
+    def forget(self) -> None:
+        """Drop the mid (it turned out implausible): stale, and the next tick is a new base."""
+        self.mid = None
+        self.rebasing = self.stale = True
+        self.doubt = False
+        self.maxq.clear()
+        self.minq.clear()
+
     def is_jump(self, mid: Decimal, now: float) -> bool:
         """Drop `mid`? Only against a fresh base from this connection (see the module doc)."""
         last = self.mid

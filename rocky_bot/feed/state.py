@@ -10,6 +10,10 @@ by calling `handle_message` with frames, no socket needed:
   connection's watchdog.
 - **Bands**: a maker registers the band in which its quote is still within drift and is woken
   on the first accepted mid outside it (`bands.py`).
+- **Plausible prices**: the jump rule needs a previous mid, and the first tick after a
+  (re)connect has none it may trust. What bounds it is the exchange's own PRICE_FILTER
+  (`bound_prices`, from exchangeInfo): no order can trade outside [minPrice, maxPrice], so a mid
+  there (`1e19` for BTC) is a bad frame (`implausible`), never the mid, first tick or not.
 
 Per tick the work is independent of the number of loops: one JSON parse, two Decimals, a few
 comparisons and two heap peeks in the band index.
@@ -52,13 +56,18 @@ class FeedStats:
 class _Symbol:
     """One symbol's guard, band index and drop-log throttle; only the feed touches it."""
 
-    __slots__ = ("bands", "guard", "last_drop_log", "symbol")
+    __slots__ = ("bands", "guard", "high", "last_drop_log", "low", "symbol")
 
     def __init__(self, symbol: str, limits: GuardLimits) -> None:
         self.symbol = symbol
         self.guard = SymbolGuard(limits)
         self.bands = SymbolBands()
         self.last_drop_log = float("-inf")
+        self.low: Decimal = Decimal(0)  # plausible mids: (low, high]; see the module doc
+        self.high: Decimal | None = None
+
+    def plausible(self, mid: Decimal) -> bool:
+        return mid >= self.low and (self.high is None or mid <= self.high)
 
 
 class FeedState:
@@ -154,6 +163,20 @@ class FeedState:
     def on_state_change(self, listener: Callable[[str], None]) -> None:
         self._listeners.append(listener)
 
+    def bound_prices(self, bounds: dict[str, tuple[Decimal, Decimal | None]]) -> None:
+        """Each symbol's PRICE_FILTER [minPrice, maxPrice] (None: no maximum). A mid already
+        taken outside them (before exchangeInfo was read) is forgotten: the symbol goes stale."""
+        for symbol, (low, high) in bounds.items():
+            state = self._states.get(symbol)
+            if state is None:
+                continue
+            state.low, state.high = low, high
+            mid = state.guard.mid
+            if mid is not None and not state.plausible(mid):
+                log.warning("feed_mid_implausible", symbol=symbol, mid=str(mid))
+                state.guard.forget()
+                self._state_changed(symbol)
+
     # -- the tick handler (hot path) ---------------------------------------------------------
 
     def handle_message(self, raw: str | bytes) -> None:
@@ -172,6 +195,8 @@ class FeedState:
                 stats.ignored += 1  # not ours: control replies, other events, other streams
                 return None
             return self._bad(kind, raw)
+        if not state.plausible(mid):
+            return self._bad("implausible", raw)
         if state.guard.is_jump(mid, now):
             return self._drop(state, mid, now)
         self._accept(state, mid, now)

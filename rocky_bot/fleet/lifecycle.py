@@ -122,6 +122,7 @@ class Fleet:
 
     def build(self, rules: dict[str, SymbolRules]) -> None:
         """Every account's parts (no I/O): what `run` starts, and what the bench inspects."""
+        self.feed.bound_prices({s: (r.min_price, r.max_price) for s, r in rules.items()})
         for index, account in enumerate(self.keys.accounts):
             unit = build_account(
                 self.parts,

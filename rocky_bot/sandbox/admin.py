@@ -15,9 +15,10 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Annotated
 
 import structlog
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -26,6 +27,7 @@ from rocky_bot.sandbox.engine import Engine
 from rocky_bot.sandbox.errors import SandboxError
 from rocky_bot.sandbox.faults import FaultInjector
 from rocky_bot.sandbox.grid import fmt_money, to_money
+from rocky_bot.sandbox.numbers import parse_decimal
 from rocky_bot.sandbox.rest_gateway import error_response, json_response
 from rocky_bot.sandbox.signing import KeyStore
 
@@ -36,9 +38,28 @@ class NewAccount(BaseModel):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
 
 
+def _strict_amount(value: object) -> Decimal:
+    """An amount read the one strict way (numbers.py): ASCII digits, no exponent, ≤ 20 decimals.
+
+    Plain `Decimal` would take `١٢`, `1_0` or `1E+999999` (which then overflows the ledger).
+    """
+    if isinstance(value, float):
+        value = repr(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError("not a decimal")  # pydantic turns ValueError into its error
+    try:
+        return parse_decimal(value, "amount")
+    except SandboxError:
+        raise ValueError("not a decimal") from None
+
+
 class Faucet(BaseModel):
     apiKey: str = Field(min_length=1)  # the contract's field name
-    amount: Decimal = Field(gt=0, le=Decimal("1000000000"))
+    amount: Annotated[Decimal, BeforeValidator(_strict_amount)] = Field(
+        gt=0, le=Decimal("1000000000")
+    )
 
 
 def token_checker(admin_token: str) -> Callable[[Request], bool]:
@@ -119,7 +140,7 @@ def fault_routes(injector: FaultInjector, admin_token: str) -> list[Route]:
         except ValidationError as exc:
             names = ", ".join(str(e["loc"][0]) for e in exc.errors() if e["loc"]) or "body"
             return error_response(SandboxError(-1130, f"Invalid data sent for: {names}."))
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the parser
             return error_response(SandboxError(-1130, "Invalid data sent for: body."))
 
     return [Route("/admin/v1/faults", faults, methods=["GET", "POST", "DELETE"])]

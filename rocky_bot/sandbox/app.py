@@ -39,11 +39,13 @@ from rocky_bot.sandbox import (
     rest_public,
     rest_trade,
     userdata,
+    ws_limits,
     ws_routes,
 )  # fmt: skip
 from rocky_bot.sandbox.config import SandboxConfig
 from rocky_bot.sandbox.engine import Engine, wall_clock_ms
 from rocky_bot.sandbox.errors import SandboxError
+from rocky_bot.sandbox.http_limits import MAX_CONCURRENCY, BodyLimit, BoundedHttpTools
 from rocky_bot.sandbox.market_feed import MarketFeed
 from rocky_bot.sandbox.prices import PriceDriver, Tick
 from rocky_bot.sandbox.reference import ReferenceFeed
@@ -94,6 +96,7 @@ class SandboxExchange:
             clock_ms=clock_ms,
             faults=lambda: self.faults,
         )
+        self.ws_gate = ws_limits.ConnectionGate(config.ws_open_per_ip, config.ws_new_per_ip_5min)
         self.reference = ReferenceFeed()
         self.market = MarketFeed(self.engine, clock_ms)
         self.fleet = page.FleetStatus(config.fleet_status_url)
@@ -109,7 +112,10 @@ class SandboxExchange:
         self.app = Starlette(
             routes=self._routes(),
             exception_handlers={404: _http_error, 405: _http_error},
-            middleware=[Middleware(FaultMiddleware, hooks=lambda: self.faults)],
+            middleware=[
+                Middleware(BodyLimit),  # outermost: a body over the cap never reaches a route
+                Middleware(FaultMiddleware, hooks=lambda: self.faults),
+            ],
         )
         self.base_url = ""
         self.ws_url = ""
@@ -128,7 +134,10 @@ class SandboxExchange:
             port=self.config.port,
             log_level="warning",
             lifespan="off",
+            http=BoundedHttpTools,
             ws="websockets-sansio",
+            ws_max_size=ws_limits.MAX_MESSAGE_BYTES,
+            limit_concurrency=MAX_CONCURRENCY,
             timeout_graceful_shutdown=STOP_TIMEOUT_S,
         )
         self._server = server = _EmbeddedServer(uv_config)
@@ -238,12 +247,12 @@ class SandboxExchange:
             *admin.routes(self.engine, self.keys, self.admin_token),
             *admin.fault_routes(self.fault_injector, self.admin_token),
             *page.routes(lambda: self.fleet),
-            *ws_routes.routes(self.users, self.reference.handle, self.market.handle),
+            *ws_routes.routes(self.users, self.reference.handle, self.market.handle, self.ws_gate),
         ]
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Unknown paths and methods still answer in Binance's JSON error shape."""
     status = exc.status_code if isinstance(exc, HTTPException) else 500
-    msg = f"{request.method} {request.url.path} is not a known endpoint."
+    msg = f"{request.method[:10]} {request.url.path[:100]} is not a known endpoint."
     return error_response(SandboxError(-1000, msg, status))

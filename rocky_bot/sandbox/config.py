@@ -41,6 +41,8 @@ class SymbolSpec:
     multiplier_down: Decimal = Decimal("0.9500")
     # how far from the mark a MARKET order may trade before its remainder expires
     market_take_bound: Decimal = Decimal("0.05")
+    # MAX_NUM_ORDERS: open orders one account may have on the symbol (-2025 past it)
+    max_num_orders: int = 200
 
 
 BTCUSDT = SymbolSpec(
@@ -92,6 +94,10 @@ class SandboxConfig:
     seed: int | None = None
     countdown_poll_ms: int = 100
     fleet_status_url: str | None = None  # the daemon's /status, for the page's fleet panel
+    # Websocket connections per client IP: open at once, and begun within 5 minutes
+    # (Binance's 300); past either the handshake is refused with 429 (ws_limits.py).
+    ws_open_per_ip: int = 300
+    ws_new_per_ip_5min: int = 300
 
     def symbol(self, name: str) -> SymbolSpec:
         for spec in self.symbols:

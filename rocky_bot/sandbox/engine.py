@@ -112,6 +112,8 @@ class Engine(Matcher, EngineViews):
         grid = self._grid(req.symbol)
         book = self.books[req.symbol]
         checked = order_rules.check_new(req, grid, self.marks[req.symbol], book)
+        if len(acct.holdings[req.symbol].orders) >= grid.spec.max_num_orders:
+            raise errors.rejected(errors.MAX_OPEN_ORDERS)  # exchangeInfo's MAX_NUM_ORDERS
         client_id = req.client_order_id or f"autoclient-{self._next_order_id}"
         if client_id in acct.open_by_client:
             raise errors.rejected(errors.DUPLICATE_CLIENT_ID)

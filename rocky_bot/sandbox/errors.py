@@ -27,8 +27,9 @@ def missing(param: str) -> SandboxError:
     )
 
 
-def illegal(param: str) -> SandboxError:
-    return SandboxError(-1100, f"Illegal characters found in parameter '{param}'.")
+def illegal(param: str, legal: str | None = None) -> SandboxError:
+    where = f"; legal range is '{legal}'." if legal else "."
+    return SandboxError(-1100, f"Illegal characters found in parameter '{param}'{where}")
 
 
 def invalid_data(param: str) -> SandboxError:
@@ -45,6 +46,7 @@ UNKNOWN_ORDER = (-2013, "Order does not exist.")
 CANCEL_REJECTED = (-2011, "Unknown order sent.")
 MARGIN = (-2019, "Margin is insufficient.")
 REDUCE_ONLY = (-2022, "ReduceOnly Order is rejected.")
+MAX_OPEN_ORDERS = (-2025, "Reach max open order limit.")
 TICK = (-4014, "Price not increased by tick size.")
 STEP = (-4023, "Quantity not increased by step size.")
 QTY_NOT_POSITIVE = (-4003, "Quantity less than or equal to zero.")

@@ -3,7 +3,8 @@
 Requests arrive as decimal strings and responses leave as decimal strings; in between the engine
 only adds and multiplies integers, so no amount ever drifts (Binance itself quotes balances to
 8 decimals, hence the money unit). Conversions here are the only place a `Decimal` meets the
-engine, and they raise the Binance error a malformed value deserves.
+engine, and they raise the Binance error a malformed value deserves; they are exact whatever
+the value's length (numbers.py), never rounded by the decimal context.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from rocky_bot.sandbox import errors
 from rocky_bot.sandbox.config import SymbolSpec
+from rocky_bot.sandbox.numbers import decimals_of, scaled
 
 MONEY_DECIMALS = 8
 MONEY_SCALE = 10**MONEY_DECIMALS
@@ -35,22 +37,11 @@ def money_decimal(money: int) -> Decimal:
     return Decimal(money).scaleb(-MONEY_DECIMALS)
 
 
-def decimals_of(value: Decimal) -> int:
-    """How many significant decimals a value carries ("1.50" → 1, "95000" → 0)."""
-    exponent = value.normalize().as_tuple().exponent
-    assert isinstance(exponent, int)
-    return max(0, -exponent)
-
-
 def to_money(value: Decimal) -> int:
     """A decimal amount of the margin asset in money units, rejecting sub-1e-8 dust."""
     if decimals_of(value) > MONEY_DECIMALS:
         raise errors.rejected(errors.PRECISION)
-    return int(value.scaleb(MONEY_DECIMALS))
-
-
-def _units(value: Decimal, decimals: int) -> int:
-    return int(value.scaleb(decimals).to_integral_value())
+    return scaled(value, MONEY_DECIMALS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,18 +69,18 @@ class Grid:
         mpts = spec.tick_size * spec.step_size * MONEY_SCALE
         if mpts != mpts.to_integral_value() or mpts < 1:
             raise ValueError(f"{spec.symbol}: tick×step must be a multiple of 1e-8")
-        tick_units = _units(spec.tick_size, pp)
-        step_units = _units(spec.step_size, qp)
+        tick_units = scaled(spec.tick_size, pp)
+        step_units = scaled(spec.step_size, qp)
         min_price = spec.min_price if spec.min_price is not None else spec.tick_size
         return cls(
             spec=spec,
             tick_units=tick_units,
             step_units=step_units,
             money_per_tick_step=int(mpts),
-            min_qty_steps=_units(spec.min_qty, qp) // step_units,
-            max_qty_steps=_units(spec.max_qty, qp) // step_units,
-            min_price_ticks=_units(min_price, pp) // tick_units,
-            max_price_ticks=_units(spec.max_price, pp) // tick_units,
+            min_qty_steps=scaled(spec.min_qty, qp) // step_units,
+            max_qty_steps=scaled(spec.max_qty, qp) // step_units,
+            min_price_ticks=scaled(min_price, pp) // tick_units,
+            max_price_ticks=scaled(spec.max_price, pp) // tick_units,
             min_notional_money=to_money(spec.min_notional),
             up=spec.multiplier_up.as_integer_ratio(),
             down=spec.multiplier_down.as_integer_ratio(),
@@ -106,7 +97,7 @@ class Grid:
             raise errors.rejected(errors.PRICE_NOT_POSITIVE)
         if decimals_of(price) > self.spec.price_precision:
             raise errors.rejected(errors.PRECISION)
-        units = _units(price, self.spec.price_precision)
+        units = scaled(price, self.spec.price_precision)
         ticks, off_grid = divmod(units, self.tick_units)
         if off_grid:
             raise errors.rejected(errors.TICK)
@@ -121,7 +112,7 @@ class Grid:
             raise errors.rejected(errors.QTY_NOT_POSITIVE)
         if decimals_of(qty) > self.spec.quantity_precision:
             raise errors.rejected(errors.PRECISION)
-        units = _units(qty, self.spec.quantity_precision)
+        units = scaled(qty, self.spec.quantity_precision)
         steps, off_grid = divmod(units, self.step_units)
         if off_grid:
             raise errors.rejected(errors.STEP)

@@ -20,7 +20,8 @@ from rocky_bot.sandbox.book import Book
 from rocky_bot.sandbox.grid import Grid
 from rocky_bot.sandbox.orders import BUY, SIDE_OF, STP_MODES, OrderRequest
 
-CLIENT_ID_RE = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
+#: Binance's pattern; matched with `fullmatch` (`re.match` with `$` lets a trailing "\n" in).
+CLIENT_ID_RE = re.compile(r"[\.A-Z\:/a-z0-9_-]{1,36}")
 TIME_IN_FORCE = frozenset({"GTC", "IOC", "FOK", "GTX"})
 CONDITIONAL = frozenset(
     {"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"}
@@ -71,7 +72,7 @@ def check_new(req: OrderRequest, grid: Grid, mark: int, book: Book) -> Checked:
             raise errors.not_required("price")
         tif, price, money_per_step = "GTC", 0, mark
         limit = market_limit(grid, side, mark, book)
-    if req.client_order_id is not None and not CLIENT_ID_RE.match(req.client_order_id):
+    if req.client_order_id is not None and not CLIENT_ID_RE.fullmatch(req.client_order_id):
         raise errors.rejected(errors.BAD_CLIENT_ID)
     if not req.reduce_only:
         check_min_notional(grid, qty, money_per_step)

@@ -2,9 +2,13 @@
 
 Endpoints are declared as `Endpoint(handler, security, weight, orders)`; the gateway turns them
 into Starlette routes whose wrapper does, in Binance's order: IP weight (429 -1003 past the
-limit), API key (-2014/-2015, HTTP 401), signature and timestamp for SIGNED calls (-1102, -1022,
--1021), the account's order counters (-1015), then the handler. Handlers are synchronous and
-return JSON-able values or raise `SandboxError`; every answer is `application/json`.
+limit), API key (-2014/-2015, HTTP 401, from the header alone: an unknown caller's body is
+never read), signature for SIGNED calls (-1102, -1022; over the raw strings, so a body is parsed
+only once it is signed), timestamp (-1021), the account's order counters (-1015), then the
+handler. Handlers are synchronous and return
+JSON-able values or raise `SandboxError`; every answer is `application/json`, and bad input is
+a Binance code, never a 500: a body that is not UTF-8 is -1100, more than `MAX_PARAMS`
+parameters -1101, each parameter is read strictly by `Call` (numbers.py).
 
 Fault injection seam: `FaultHooks`. `FaultMiddleware` hands every HTTP request to `handle`, whose
 default asks `before_request` before routing (so a hook can delay, fail, time out or rate-limit
@@ -22,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import structlog
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -31,11 +35,13 @@ from rocky_bot.sandbox import errors
 from rocky_bot.sandbox.errors import SandboxError
 from rocky_bot.sandbox.rest_call import Call, Endpoint
 from rocky_bot.sandbox.rest_limits import OrderCounter, WeightMeter
-from rocky_bot.sandbox.signing import KeyStore, signature_matches, signed_payload
+from rocky_bot.sandbox.signing import Credential, KeyStore, signature_matches, signed_payload
 
 log = structlog.get_logger()
 
 MAX_RECV_WINDOW = 60_000
+#: More parameters than any endpoint takes (an order has ~15): past it, Binance's -1101.
+MAX_PARAMS = 100
 ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
 
@@ -81,6 +87,33 @@ class FaultMiddleware:
         await self.app(scope, receive, send)
 
 
+def parse_params(text: str) -> dict[str, str]:
+    """A query string or form body → parameters; percent-escapes that are not UTF-8 become
+    U+FFFD, which no parameter's check lets through (-1100 where one is read)."""
+    try:
+        return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_PARAMS))
+    except ValueError:  # past max_num_fields
+        raise SandboxError(-1101, "Too many parameters sent for this endpoint.") from None
+
+
+def _check_signature(secret: str, query: str, body: str) -> None:
+    """The HMAC over `totalParams` as sent (query + body, the signature cut out): -1102 when
+    there is none, -1022 when it is not the key's."""
+    payload, signature = signed_payload(query, body)
+    if not signature:
+        raise errors.missing("signature")
+    if not signature_matches(secret, payload, signature):
+        raise SandboxError(-1022, "Signature for this request is not valid.")
+
+
+async def _body_text(request: Request) -> str:
+    """The form body as text; bytes that are not UTF-8 are Binance's -1100, never a 500."""
+    try:
+        return (await request.body()).decode()
+    except UnicodeDecodeError:
+        raise SandboxError(-1100, "Illegal characters found in a parameter.") from None
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     content = json.dumps(body, separators=(",", ":"))
     return Response(content, status, headers=headers, media_type="application/json")
@@ -122,30 +155,41 @@ class Gateway:
     async def dispatch(self, request: Request, methods: dict[str, Endpoint]) -> Response:
         ep = methods.get(request.method)
         if ep is None:
-            msg = f"Method {request.method} is not allowed on {request.url.path}."
+            msg = f"Method {request.method} is not allowed on {request.url.path[:100]}."
             return error_response(SandboxError(-1000, msg, 405))
-        query = request.scope["query_string"].decode("latin-1")
-        body = "" if request.method in ("GET", "HEAD") else (await request.body()).decode()
-        params = dict(parse_qsl(body, keep_blank_values=True))
-        params.update(parse_qsl(query, keep_blank_values=True))
         now = self.clock_ms()
         ip = request.client.host if request.client else "unknown"
-        call = Call(params, None, now, ip)
         headers: dict[str, str] = {}
         try:
+            # The query is small (http_limits bounds it) and weights read it (depth's limit).
+            query = request.scope["query_string"].decode("latin-1")
+            call = Call(parse_params(query), None, now, ip)
             weight = ep.weight(call) if callable(ep.weight) else ep.weight
             verdict = self.weights.admit(ip, weight, now)
             headers["X-MBX-USED-WEIGHT-1M"] = str(verdict.used)
             if not verdict.admitted:
                 headers["Retry-After"] = str(verdict.retry_after_s)
                 raise self._rate_limited(verdict.banned_until_ms)
-            if ep.security != "NONE":
-                call.account = self._authenticate(request, ep.security, call, query, body)
+            cred = None if ep.security == "NONE" else self._api_key(request)
+            # Only a known key's body is read (BodyLimit bounds its size), and a signed call's
+            # body is parsed only once its signature, over the raw strings, is good.
+            body = "" if request.method in ("GET", "HEAD") else await _body_text(request)
+            signed = cred is not None and ep.security == "SIGNED"
+            if signed:
+                _check_signature(cred.secret, query, body)
+            if body:
+                call.merge_body(parse_params(body))
+            if cred is not None:
+                if signed:
+                    self._check_time(call)
+                call.account = cred.account
             if ep.orders != (0, 0):
                 self._count_orders(call.who, ep.orders, now, headers)
             result = ep.handler(call)
         except SandboxError as err:
             return error_response(err, headers)
+        except ClientDisconnect:
+            return Response(status_code=499)  # nobody is left to read it
         except Exception:
             log.exception("sandbox_request_failed", path=request.url.path)
             err = SandboxError(
@@ -169,38 +213,32 @@ class Gateway:
             429,
         )
 
-    def _authenticate(
-        self, request: Request, security: str, call: Call, query: str, body: str
-    ) -> str:
+    def _api_key(self, request: Request) -> Credential:
+        """The caller's credential from `X-MBX-APIKEY` alone: nothing else is read first."""
         api_key = request.headers.get("X-MBX-APIKEY")
         if not api_key:
             raise SandboxError(-2014, "API-key format invalid.", 401)
         cred = self.keys.get(api_key)
         if cred is None:
             raise SandboxError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
-        if security == "SIGNED":
-            payload, signature = signed_payload(query, body)
-            if not signature:
-                raise errors.missing("signature")
-            timestamp = call.integer("timestamp")
-            if timestamp is None:
-                raise errors.missing("timestamp")
-            window = call.integer("recvWindow", self.recv_window_default)
-            assert window is not None
-            if window <= 0 or window > MAX_RECV_WINDOW:
-                raise SandboxError(-1131, "recvWindow must be less than 60000")
-            if not signature_matches(cred.secret, payload, signature):
-                raise SandboxError(-1022, "Signature for this request is not valid.")
-            server = self.server_time_ms()
-            if timestamp >= server + 1000:
-                raise SandboxError(
-                    -1021, "Timestamp for this request was 1000ms ahead of the server's time."
-                )
-            if server - timestamp > window:
-                raise SandboxError(
-                    -1021, "Timestamp for this request is outside of the recvWindow."
-                )
-        return cred.account
+        return cred
+
+    def _check_time(self, call: Call) -> None:
+        """A signed call's `timestamp` within its `recvWindow` of the server's clock."""
+        timestamp = call.integer("timestamp")
+        if timestamp is None:
+            raise errors.missing("timestamp")
+        window = call.integer("recvWindow", self.recv_window_default)
+        assert window is not None
+        if window <= 0 or window > MAX_RECV_WINDOW:
+            raise SandboxError(-1131, "recvWindow must be less than 60000")
+        server = self.server_time_ms()
+        if timestamp >= server + 1000:
+            raise SandboxError(
+                -1021, "Timestamp for this request was 1000ms ahead of the server's time."
+            )
+        if server - timestamp > window:
+            raise SandboxError(-1021, "Timestamp for this request is outside of the recvWindow.")
 
     def _count_orders(
         self, account: str, counts: tuple[int, int], now: int, headers: dict[str, str]

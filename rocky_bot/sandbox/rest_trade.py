@@ -5,6 +5,7 @@ render its snapshot. A batch answers per element, in request order, as Binance d
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ from rocky_bot.sandbox.rest_gateway import Gateway
 MAX_BATCH = 5  # orders placed or amended per batch
 MAX_CANCEL_BATCH = 10  # ids per batch cancel
 SIGNED = "SIGNED"
+_ORDER_ID_RE = re.compile(r"[0-9]{1,19}")  # an id, as JSON number or string
 
 
 def parse_order(call: Call) -> OrderRequest:
@@ -53,19 +55,29 @@ def _ids(call: Call) -> tuple[int | None, str | None]:
 
 
 def _as_params(item: Any) -> dict[str, str]:
-    """One batchOrders element: JSON values back to the strings a query would carry."""
+    """One batchOrders element: JSON values back to the strings a query would carry.
+
+    Numbers arrive as the text they were written in (`_json_list` keeps it), so `1E+999999`
+    meets the same strict reader as in a query; null is as good as absent; a nested list or
+    object is no parameter's value (-1130 for the element).
+    """
     if not isinstance(item, dict):
         raise errors.invalid_data("batchOrders")
     out = {}
     for key, value in item.items():
-        out[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
+        if isinstance(value, (list, dict)):
+            raise errors.invalid_data(key)
+        if value is not None:
+            out[key] = str(value).lower() if isinstance(value, bool) else str(value)
     return out
 
 
 def _json_list(call: Call, name: str, most: int = MAX_BATCH) -> list[Any]:
+    """A JSON list parameter, numbers kept as written (no float rounding, no 4,300-digit int
+    error, no inf); -1130 for anything else, JSON nested past the parser's depth included."""
     try:
-        items = json.loads(call.req(name))
-    except json.JSONDecodeError:
+        items = json.loads(call.req(name), parse_float=str, parse_int=str, parse_constant=str)
+    except (ValueError, RecursionError):
         raise errors.invalid_data(name) from None
     if not isinstance(items, list) or not items or len(items) > most:
         raise errors.invalid_data(name)
@@ -151,14 +163,15 @@ def routes(gw: Gateway, engine: Engine) -> list[Route]:
     def batch_cancel(call: Call) -> list[dict[str, Any]]:
         symbol = call.req("symbol")
         if call.opt("orderIdList"):
-            try:
-                ids = _json_list(call, "orderIdList", MAX_CANCEL_BATCH)
-                targets = [(int(i), None) for i in ids]
-            except (TypeError, ValueError):
-                raise errors.invalid_data("orderIdList") from None
+            ids = _json_list(call, "orderIdList", MAX_CANCEL_BATCH)
+            if not all(isinstance(i, str) and _ORDER_ID_RE.fullmatch(i) for i in ids):
+                raise errors.invalid_data("orderIdList")  # [1e400], [true], [[1]], ["x"]
+            targets: list[tuple[int | None, str | None]] = [(int(i), None) for i in ids]
         else:
             names = _json_list(call, "origClientOrderIdList", MAX_CANCEL_BATCH)
-            targets = [(None, str(c)) for c in names]
+            if not all(isinstance(c, str) for c in names):
+                raise errors.invalid_data("origClientOrderIdList")
+            targets = [(None, c) for c in names]
         results: list[dict[str, Any]] = []
         for order_id, client_id in targets:
             try:

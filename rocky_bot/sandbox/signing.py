@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
+
+_HEX_SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def sign(secret: str, payload: str) -> str:
@@ -43,7 +46,12 @@ def signed_payload(query: str, body: str) -> tuple[str, str | None]:
 
 
 def signature_matches(secret: str, payload: str, signature: str) -> bool:
-    """Constant-time comparison; Binance treats the hex signature case-insensitively."""
+    """Constant-time comparison; Binance treats the hex signature case-insensitively.
+
+    Anything but 64 hex digits is simply no match (`compare_digest` raises on non-ASCII text).
+    """
+    if not _HEX_SIGNATURE.fullmatch(signature):
+        return False
     return hmac.compare_digest(sign(secret, payload), signature.lower())
 
 

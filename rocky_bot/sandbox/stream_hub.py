@@ -14,14 +14,13 @@ socket.
   stream list and the mode.
 - Control messages: SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET_PROPERTY and GET_PROPERTY
   with Binance's replies (`{"result":null,"id":1}`) and error shape
-  (`{"error":{"code":2,"msg":"..."},"id":1}`). Binance's limits on incoming message rate, stream
-  count and connection age are not enforced.
+  (`{"error":{"code":2,"msg":"..."},"id":1}`). Binance's limits are enforced (ws_limits.py):
+  200 streams per connection, 10 incoming messages a second (closed with 1008 past it); its
+  24 h connection age is not. Nothing a client sends is echoed back at length.
 - `publish(name, raw)` serialises the combined wrapper at most once and appends to every
-  subscriber's bounded queue; one sender task per connection writes it out. A consumer that falls
-  `QUEUE_LIMIT` messages behind loses its *oldest* messages (the newest supersede them for
-  tickers; a depth-diff client sees the `pu` gap and resyncs, as after any loss), and a
-  connection that has stopped reading is ended by the server's keepalive pings anyway. Control
-  replies are never dropped and go first.
+  subscriber's bounded queue; one sender task per connection writes it out (stream_conn.py:
+  market messages drop their oldest past `QUEUE_LIMIT`, unread control replies past their
+  bound close the connection).
 """
 
 from __future__ import annotations
@@ -29,81 +28,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from starlette.responses import PlainTextResponse
-from starlette.websockets import WebSocketDisconnect
+
+from rocky_bot.sandbox.stream_conn import GONE, Connection
+from rocky_bot.sandbox.ws_limits import MAX_STREAM_NAME, MAX_STREAMS, POLICY_CLOSE
 
 if TYPE_CHECKING:
     from starlette.websockets import WebSocket
 
 log = structlog.get_logger()
 
-QUEUE_LIMIT = 512
 DROP_CLOSE_CODE = 1001  # "going away": what a client sees on the feed_drop fault
 _DROP_WAIT_S = 2.0
+_CLOSE_WAIT_S = 1.0  # for a close we decided on to go out, before the connection is let go
 _METHODS = "SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS, SET_PROPERTY, GET_PROPERTY"
-# Whatever the transport can raise once the peer is gone.
-_GONE = (WebSocketDisconnect, OSError, RuntimeError)
-
-
-class _Connection:
-    """One websocket: its subscriptions, its outgoing queue and its sender's wake-up."""
-
-    __slots__ = ("close_code", "combined", "dropped", "gone", "messages", "replies", "streams",
-                 "waiter", "websocket")  # fmt: skip
-
-    def __init__(self, websocket: WebSocket, combined: bool) -> None:
-        self.websocket = websocket
-        self.combined = combined
-        self.streams: dict[str, None] = {}  # insertion-ordered set, as LIST_SUBSCRIPTIONS shows it
-        self.messages: deque[str] = deque(maxlen=QUEUE_LIMIT)
-        self.replies: deque[str] = deque()
-        self.dropped = 0
-        self.close_code: int | None = None
-        self.waiter: asyncio.Future[None] | None = None
-        self.gone = asyncio.Event()
-
-    def push(self, message: str) -> None:
-        messages = self.messages
-        if len(messages) == QUEUE_LIMIT:
-            self.dropped += 1
-        messages.append(message)
-        self._wake()
-
-    def reply(self, message: str) -> None:
-        self.replies.append(message)
-        self._wake()
-
-    def request_close(self, code: int) -> None:
-        self.close_code = code
-        self._wake()
-
-    def _wake(self) -> None:
-        waiter = self.waiter
-        if waiter is not None:
-            self.waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
-
-    async def send_forever(self) -> None:
-        loop = asyncio.get_running_loop()
-        websocket = self.websocket
-        with contextlib.suppress(*_GONE):
-            while True:
-                if self.close_code is not None:
-                    await websocket.close(self.close_code, "feed dropped")
-                    return
-                if self.replies:
-                    await websocket.send_text(self.replies.popleft())
-                elif self.messages:
-                    await websocket.send_text(self.messages.popleft())
-                else:
-                    self.waiter = loop.create_future()
-                    await self.waiter
 
 
 class StreamHub:
@@ -118,8 +60,8 @@ class StreamHub:
         self._canonical = canonical
         self._name = name
         self._on_first = on_first  # told when a stream gets its first subscriber
-        self._connections: set[_Connection] = set()
-        self._subscribers: dict[str, set[_Connection]] = {}
+        self._connections: set[Connection] = set()
+        self._subscribers: dict[str, set[Connection]] = {}
         self.refuse_new = False
 
     @property
@@ -154,25 +96,21 @@ class StreamHub:
         if self.refuse_new:
             # 503 before the upgrade: clients' reconnect loops treat it as transient.
             log.info(f"{self._name}_client_refused", client=_peer(websocket))
-            with contextlib.suppress(*_GONE):
-                try:
-                    await websocket.send_denial_response(
-                        PlainTextResponse("market data unavailable", status_code=503)
-                    )
-                except RuntimeError:  # a server without the denial-response extension
-                    await websocket.accept()
-                    await websocket.close(1013, "try again later")
+            await deny(websocket, 503, "market data unavailable")
+            return
+        asked = [raw for part in path_streams or () for raw in part.split("/")]
+        if len(asked) > MAX_STREAMS:
+            await deny(websocket, 400, f"at most {MAX_STREAMS} streams per connection")
             return
         try:
             await websocket.accept()
-        except _GONE:
+        except GONE:
             return
-        connection = _Connection(websocket, combined)
-        for part in path_streams or ():
-            for raw in part.split("/"):
-                name = self._canonical(raw)
-                if name is not None:
-                    self._subscribe(connection, name)
+        connection = Connection(websocket, combined)
+        for raw in asked:
+            name = self._name_of(raw)
+            if name is not None:
+                self._subscribe(connection, name)
         self._connections.add(connection)
         sender = asyncio.create_task(connection.send_forever(), name=f"{self._name}_sender")
         log.info(
@@ -181,34 +119,41 @@ class StreamHub:
             streams=list(connection.streams),
             combined=combined,
         )
+        loop = asyncio.get_running_loop()
         try:
-            while True:
+            while connection.close_code is None:
                 message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
+                    break
+                if not connection.rate.admit(loop.time()):
+                    connection.request_close(POLICY_CLOSE, "too many messages")
                     break
                 text = message.get("text")
                 if text is None:
                     text = (message.get("bytes") or b"").decode("utf-8", "replace")
                 connection.reply(self._control(connection, text))
-        except _GONE:
+        except GONE:
             pass
         finally:
             for name in list(connection.streams):
                 self._unsubscribe(connection, name)
             self._connections.discard(connection)
+            if connection.close_code is not None:  # ours to send: a bounded wait for it
+                await asyncio.wait([sender], timeout=_CLOSE_WAIT_S)
             sender.cancel()
             await asyncio.wait([sender])  # unlike `await sender`, keeps our own cancellation
             connection.gone.set()
             log.info(
-                f"{self._name}_client_gone", client=_peer(websocket), dropped=connection.dropped
-            )
+                f"{self._name}_client_gone", client=_peer(websocket), dropped=connection.dropped,
+                closed=connection.close_reason or None,
+            )  # fmt: skip
 
     async def drop_all(self) -> None:
         """Close every websocket now (the feed_drop fault); returns once they are gone."""
         connections = list(self._connections)
         log.warning(f"{self._name}_feed_dropped", connections=len(connections))
         for connection in connections:
-            connection.request_close(DROP_CLOSE_CODE)
+            connection.request_close(DROP_CLOSE_CODE, "feed dropped")
         if connections:
             waits = [asyncio.create_task(c.gone.wait()) for c in connections]
             _, pending = await asyncio.wait(waits, timeout=_DROP_WAIT_S)
@@ -217,23 +162,29 @@ class StreamHub:
 
     # -- control messages ----------------------------------------------------------------
 
-    def _control(self, connection: _Connection, text: str) -> str:
+    def _control(self, connection: Connection, text: str) -> str:
         try:
             request = json.loads(text)
-        except ValueError as exc:
-            return _error(3, f"Invalid JSON: {exc}", None)
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested past the parser
+            return _error(3, f"Invalid JSON: {str(exc)[:80]}", None)
         if not isinstance(request, dict):
             return _error(2, "Invalid request: expected a JSON object", None)
         request_id = request.get("id")
+        if not _is_id(request_id):
+            return _error(2, "Invalid request: id must be an integer or a short string", None)
         method = request.get("method")
         params = request.get("params") or []
         if not isinstance(params, list):
             return _error(2, "Invalid request: params must be an array", request_id)
         if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
-            names = [self._canonical(p) if isinstance(p, str) else None for p in params]
+            names = [self._name_of(p) if isinstance(p, str) else None for p in params]
             bad = [p for p, name in zip(params, names, strict=True) if name is None]
             if bad:
-                return _error(2, f"Invalid request: unknown stream name {bad[0]!r}", request_id)
+                shown = repr(bad[0])[:MAX_STREAM_NAME]
+                return _error(2, f"Invalid request: unknown stream name {shown}", request_id)
+            if method == "SUBSCRIBE" and len({*connection.streams, *names}) > MAX_STREAMS:
+                too_many = f"Invalid request: at most {MAX_STREAMS} streams per connection"
+                return _error(2, too_many, request_id)
             change = self._subscribe if method == "SUBSCRIBE" else self._unsubscribe
             for name in names:
                 assert name is not None
@@ -254,10 +205,15 @@ class StreamHub:
             return _result(None, request_id)
         if method is None:
             return _error(2, "Invalid request: missing field `method`", request_id)
-        unknown = f"Invalid request: unknown variant `{method}`, expected one of {_METHODS}"
+        shown = str(method)[:32]
+        unknown = f"Invalid request: unknown variant `{shown}`, expected one of {_METHODS}"
         return _error(2, unknown, request_id)
 
-    def _subscribe(self, connection: _Connection, name: str) -> None:
+    def _name_of(self, raw: str) -> str | None:
+        """Binance's spelling of a requested stream, or None (refused)."""
+        return None if len(raw) > MAX_STREAM_NAME else self._canonical(raw)
+
+    def _subscribe(self, connection: Connection, name: str) -> None:
         connection.streams[name] = None
         subscribers = self._subscribers.get(name)
         if subscribers is None:
@@ -266,13 +222,22 @@ class StreamHub:
                 self._on_first(name)
         subscribers.add(connection)
 
-    def _unsubscribe(self, connection: _Connection, name: str) -> None:
+    def _unsubscribe(self, connection: Connection, name: str) -> None:
         connection.streams.pop(name, None)
         subscribers = self._subscribers.get(name)
         if subscribers is not None:
             subscribers.discard(connection)
             if not subscribers:
                 del self._subscribers[name]
+
+
+def _is_id(value: Any) -> bool:
+    """Binance's request ids are integers or strings; an id is echoed, so it is kept short."""
+    if value is None:
+        return True
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) < 2**63
+    return isinstance(value, str) and len(value) <= 64
 
 
 def _result(result: Any, request_id: Any) -> str:
@@ -283,6 +248,16 @@ def _error(code: int, msg: str, request_id: Any) -> str:
     return json.dumps(
         {"error": {"code": code, "msg": msg}, "id": request_id}, separators=(",", ":")
     )
+
+
+async def deny(websocket: WebSocket, status: int, text: str) -> None:
+    """Refuse the handshake with an HTTP status (clients see why, and 503/429 as transient)."""
+    with contextlib.suppress(*GONE):
+        try:
+            await websocket.send_denial_response(PlainTextResponse(text, status_code=status))
+        except RuntimeError:  # a server without the denial-response extension
+            await websocket.accept()
+            await websocket.close(1013 if status in (429, 503) else POLICY_CLOSE, text[:120])
 
 
 def _peer(websocket: WebSocket) -> str | None:

@@ -42,7 +42,7 @@ def symbol_info(spec: SymbolSpec, asset: str) -> dict[str, Any]:
             },
             {"filterType": "LOT_SIZE", **lot, "stepSize": f"{spec.step_size:f}"},
             {"filterType": "MARKET_LOT_SIZE", **lot, "stepSize": f"{spec.step_size:f}"},
-            {"filterType": "MAX_NUM_ORDERS", "limit": 200},
+            {"filterType": "MAX_NUM_ORDERS", "limit": spec.max_num_orders},
             {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
             {"filterType": "MIN_NOTIONAL", "notional": f"{spec.min_notional:f}"},
             {

@@ -7,6 +7,9 @@
 Stream names contain '@' (or start with '!'); listenKeys never do, so `/ws/<x>` is told apart by
 its shape. Every market stream is served under every market path: Binance routes high-frequency
 kinds to /public and the rest to /market, and a client following that routing finds them there.
+
+Every path passes the per-IP `ConnectionGate` first (ws_limits.py): past its caps the handshake
+is refused with HTTP 429, before anything is allocated for the connection.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from collections.abc import Awaitable, Callable
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from rocky_bot.sandbox.stream_hub import deny
 from rocky_bot.sandbox.userdata import LISTEN_KEY_LENGTH, UserData
+from rocky_bot.sandbox.ws_limits import ConnectionGate
 
 Handler = Callable[[WebSocket, list[str] | None, bool], Awaitable[None]]
 
@@ -41,7 +46,26 @@ def _is_listen_key(rest: str) -> bool:
     return "@" not in rest and "/" not in rest and len(rest) == LISTEN_KEY_LENGTH
 
 
-def routes(users: UserData, reference: Handler, market: Handler) -> list[BaseRoute]:
+def _gated(
+    gate: ConnectionGate, serve: Callable[[WebSocket], Awaitable[None]]
+) -> Callable[[WebSocket], Awaitable[None]]:
+    async def admitted(websocket: WebSocket) -> None:
+        ip = websocket.client.host if websocket.client else "unknown"
+        refused = gate.admit(ip)
+        if refused is not None:
+            await deny(websocket, 429, refused)
+            return
+        try:
+            await serve(websocket)
+        finally:
+            gate.release(ip)
+
+    return admitted
+
+
+def routes(
+    users: UserData, reference: Handler, market: Handler, gate: ConnectionGate
+) -> list[BaseRoute]:
     market_raw = _raw(market)
 
     async def classic_ws(websocket: WebSocket) -> None:
@@ -55,20 +79,23 @@ def routes(users: UserData, reference: Handler, market: Handler) -> list[BaseRou
         key = websocket.path_params.get("rest") or websocket.query_params.get("listenKey") or ""
         await users.handle(websocket, key, websocket.query_params.get("events"))
 
+    def route(path: str, serve: Callable[[WebSocket], Awaitable[None]]) -> BaseRoute:
+        return WebSocketRoute(path, _gated(gate, serve))
+
     out: list[BaseRoute] = [
-        WebSocketRoute("/ws", market_raw),
-        WebSocketRoute("/ws/{rest:path}", classic_ws),
-        WebSocketRoute("/stream", _combined(market)),
-        WebSocketRoute("/private/ws", private),
-        WebSocketRoute("/private/ws/{rest:path}", private),
-        WebSocketRoute("/reference/stream", _combined(reference)),
-        WebSocketRoute("/reference/ws", _raw(reference)),
-        WebSocketRoute("/reference/ws/{rest:path}", _raw(reference)),
+        route("/ws", market_raw),
+        route("/ws/{rest:path}", classic_ws),
+        route("/stream", _combined(market)),
+        route("/private/ws", private),
+        route("/private/ws/{rest:path}", private),
+        route("/reference/stream", _combined(reference)),
+        route("/reference/ws", _raw(reference)),
+        route("/reference/ws/{rest:path}", _raw(reference)),
     ]
     for prefix in ("/public", "/market"):
         out += [
-            WebSocketRoute(f"{prefix}/stream", _combined(market)),
-            WebSocketRoute(f"{prefix}/ws", market_raw),
-            WebSocketRoute(f"{prefix}/ws/{{rest:path}}", market_raw),
+            route(f"{prefix}/stream", _combined(market)),
+            route(f"{prefix}/ws", market_raw),
+            route(f"{prefix}/ws/{{rest:path}}", market_raw),
         ]
     return out

@@ -137,6 +137,12 @@ async def test_control_replies_and_unknown_streams_are_ignored():
         (json.dumps(combined(BTC, "95002", "95001")), "crossed_book"),
         (json.dumps(combined(BTC, "0", "95001")), "non_positive"),
         (json.dumps(book(BTC, "-1", "95001")), "non_positive"),
+        # hostile: each of these once crashed the feed task (issue 11)
+        ('{"stream":"btcusdt@bookTicker","data":' + "[" * 50_000 + "]" * 50_000 + "}", "too_deep"),
+        (json.dumps(combined(BTC, "9e999999", "9e999999")), "not_numeric"),
+        (json.dumps(combined(BTC, "1e-9999999999", "1e-9999999999")), "not_numeric"),
+        (json.dumps(combined(BTC, "9e99", "9e99")), "out_of_range"),
+        (json.dumps(combined(BTC, "95000." + "1" * 4000, "95001")), "too_precise"),
     ],
 )
 async def test_bad_messages_are_counted_by_kind_and_never_move_the_mid(message, kind):

@@ -73,3 +73,30 @@ async def test_a_crashed_task_is_logged_and_restarted(sandbox, tmp_path):
         fleet.spawn("flaky[test]", flaky)
         assert await wait_for(lambda: len(runs) == 3, 5, interval=0.02)
         assert fleet.restarts >= 2
+
+
+async def test_an_implausible_first_tick_after_a_reconnect_is_never_the_mid(sandbox, tmp_path):
+    """With nothing to compare it with, the first tick after a reconnect is bounded by the
+    exchange's own PRICE_FILTER (maxPrice 4529764 for the sandbox's BTCUSDT), read from
+    exchangeInfo by the fleet: a 9,000,000 tick is a bad frame, not the mid."""
+    async with running_fleet(sandbox, tmp_path, ids=["mm-anchor"]) as handle:
+        feed = handle.fleet.feed
+        before = feed.mid("BTCUSDT")
+        await sandbox.fault_injector.apply(feed_freeze=True)  # no real tick gets in first
+        reconnects = feed.stats.reconnects
+        await sandbox.reference.drop_all()
+        assert await wait_for(
+            lambda: feed.stats.reconnects > reconnects and sandbox.reference.connection_count,
+            5, interval=0.01,
+        )  # fmt: skip
+        sandbox.reference.publish_raw(
+            "BTCUSDT",
+            '{"e":"bookTicker","u":1,"E":1,"T":1,"s":"BTCUSDT","b":"9000000","B":"1",'
+            '"a":"9000000","A":"1"}',
+        )
+        assert await wait_for(
+            lambda: feed.stats.bad_messages.get("implausible") == 1, 3, interval=0.01
+        )
+        assert feed.mid("BTCUSDT") == before
+        await sandbox.fault_injector.apply(feed_freeze=False)
+        assert await wait_for(lambda: feed.mid("BTCUSDT") != before, 3, interval=0.01)

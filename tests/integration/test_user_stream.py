@@ -176,6 +176,8 @@ async def test_events_are_parsed_and_delivered_after_the_resnapshot():
         await server.send(ORDER_UPDATE)
         await server.send({"e": "MARGIN_CALL", "E": 1})  # not for us: skipped
         await server.send("garbage")  # counted, the stream goes on
+        await server.send("[" * 100_000 + "]" * 100_000)  # nested past the parser's depth
+        await server.send({**ORDER_UPDATE, "o": {**ORDER_UPDATE["o"], "z": "0e999"}})
         await server.send(ACCOUNT_UPDATE)
         await eventually(lambda: len(account.events) == 2)
         order, update = account.events
@@ -184,7 +186,7 @@ async def test_events_are_parsed_and_delivered_after_the_resnapshot():
         assert order.last_fill_qty == D("0.001")
         assert isinstance(update, AccountUpdate)
         assert update.positions[0].amount == D("0.001")
-        assert stream.bad_messages == 1
+        assert stream.bad_messages == 3
         assert len(server.connections) == 1
 
 

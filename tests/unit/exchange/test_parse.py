@@ -224,3 +224,81 @@ def test_other_events_are_ignored_but_broken_ones_are_not() -> None:
         user_events.parse_user_event(broken)
     with pytest.raises(MalformedReplyError, match="user data stream"):
         user_events.parse_user_event("not an event")
+
+
+def _with(base: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A deep copy of `base` with `path` ("o.z", "a.B.0.wb") set to `value`."""
+    import copy
+
+    doc = copy.deepcopy(base)
+    *parents, last = path.split(".")
+    node: Any = doc
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    node[int(last) if isinstance(node, list) else last] = value
+    return doc
+
+
+MB = "k" * (1 << 20)
+HOSTILE_REPLIES = [
+    # (parser, reply, the field the complaint must name)
+    (parse.parse_order, order_json(origQty="0.001", executedQty="0.002"), "executedQty"),
+    (parse.parse_order, order_json(price="0e999"), "price"),
+    (parse.parse_order, order_json(price="9e999999"), "price"),
+    (parse.parse_order, order_json(price="1e-9999999999"), "price"),
+    (parse.parse_order, order_json(origQty="0." + "1" * 60), "origQty"),
+    (parse.parse_order, order_json(price="95000.1\n"), "price"),
+    (parse.parse_order, order_json(origQty="1_0"), "origQty"),
+    (parse.parse_order, order_json(origQty="１"), "origQty"),
+    (parse.parse_order, order_json(price=" 95000"), "price"),
+    (parse.parse_order, order_json(orderId=2**64), "orderId"),
+    (parse.parse_order, order_json(orderId="١٢"), "orderId"),
+    (parse.parse_order, order_json(clientOrderId=MB), "clientOrderId"),
+    (parse.parse_order, order_json(symbol=MB), "symbol"),
+    (parse.parse_open_orders, [order_json(), order_json(executedQty="1")], "[1].executedQty"),
+    (parse.parse_balance, [{**BALANCE_V2, "balance": "-0.01"}], "[0].balance"),
+    (parse.parse_balance, {"assets": [{"asset": "USDT", "walletBalance": "-5",
+                                       "availableBalance": "1"}]}, "assets[0].walletBalance"),
+    (parse.parse_position_risk, [{**POSITION_V2, "markPrice": "-1"}], "[0].markPrice"),
+    (parse.parse_position_risk, [{**POSITION_V3, "positionAmt": "1e400"}], "[0].positionAmt"),
+    (parse.parse_listen_key, {"listenKey": MB}, "listenKey"),
+    (parse.parse_listen_key, {"listenKey": "../../admin"}, "listenKey"),
+    (parse.parse_listen_key, {"listenKey": "a b"}, "listenKey"),
+    (parse.parse_leverage, {"leverage": 0}, "leverage"),
+    (parse.parse_leverage, {"leverage": 10**6}, "leverage"),
+    (parse.parse_server_time, {"serverTime": -1}, "serverTime"),
+    (parse.parse_exchange_info, _with(EXCHANGE_INFO, "symbols.0.filters.0.tickSize", "1e-99"),
+     "symbols[0].filters[0].tickSize"),
+    (parse.parse_exchange_info, _with(EXCHANGE_INFO, "symbols.0.filters.0.maxPrice", "-1"),
+     "symbols[0].filters[0].maxPrice"),
+    (user_events.parse_user_event, _with(ORDER_TRADE_UPDATE, "o.z", "0.002"), "o.z"),
+    (user_events.parse_user_event, _with(ORDER_TRADE_UPDATE, "o.l", "0.0005"), "o.l"),
+    (user_events.parse_user_event, _with(ORDER_TRADE_UPDATE, "o.p", "NaN"), "o.p"),
+    (user_events.parse_user_event, _with(ACCOUNT_UPDATE, "a.B.0.wb", "-1"), "a.B[0].wb"),
+    (user_events.parse_user_event, _with(ACCOUNT_UPDATE, "a.B.0.cw", "0e999"), "a.B[0].cw"),
+    (user_events.parse_user_event, _with(ACCOUNT_UPDATE, "a.P.0.pa", "1e-999"), "a.P[0].pa"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("parser", "reply", "field"), HOSTILE_REPLIES)
+def test_hostile_replies_are_malformed_naming_the_field(parser: Any, reply: Any, field: str):
+    """Values no exchange could send are refused where they come in, by name, and the
+    complaint stays short whatever the value's size (it ends up in a log line)."""
+    with pytest.raises(MalformedReplyError) as error:
+        parser(reply)
+    assert f"field {field} " in error.value.problem
+    assert len(str(error.value)) < 300
+
+
+def test_hostile_values_next_to_them_still_parse() -> None:
+    """The limits leave every real reply alone: a full fill, a zero wallet, Binance's key."""
+    order = parse.parse_order(order_json(origQty="0.001", executedQty="0.001", status="FILLED"))
+    assert order.remaining_qty == 0
+    (zero,) = parse.parse_balance([{**BALANCE_V2, "balance": "0", "availableBalance": "-3.5"}])
+    assert zero.wallet == 0 and zero.available == D("-3.5")  # available may go below zero
+    key = "pqia91ma19a5s61cv6a81va65sdf19v8a65a1a5s61cv6a81va65sdf19v8a65a1"
+    assert parse.parse_listen_key({"listenKey": key}) == key
+    rules = parse.parse_exchange_info(EXCHANGE_INFO)["BLZUSDT"]
+    assert (rules.min_price, rules.max_price) == (D("0.0001"), D("300"))
+    no_max = _with(EXCHANGE_INFO, "symbols.0.filters.0.maxPrice", "0")
+    assert parse.parse_exchange_info(no_max)["BLZUSDT"].max_price is None

@@ -39,7 +39,9 @@ from .test_parse import (
 )
 
 TRICKY = ["", "NaN", "sNaN", "-Infinity", "1e999999", "1_000", " 1", "١٢٣", "0x10", "-0", "1e-7",
-          "BUY", "FILLED", "true", "99999999999999999999", "PRICE_FILTER", "LOT_SIZE"]  # fmt: skip
+          "BUY", "FILLED", "true", "99999999999999999999", "PRICE_FILTER", "LOT_SIZE",
+          "0e999", "1e-9999999999", "9e99", "１", "1\n", "1." + "1" * 80, "k" * 5000,
+          2**64, -(2**70), Decimal("0E+999"), Decimal("1E-999")]  # fmt: skip
 leaves = (
     st.none()
     | st.booleans()
@@ -124,7 +126,11 @@ def _exercise(result: Any) -> None:
         result if isinstance(result, list) else [result]
     ):  # fmt: skip
         if isinstance(item, Order):
-            assert isinstance(item.remaining_qty, Decimal)
+            assert isinstance(item.remaining_qty, Decimal) and item.remaining_qty >= 0
+        elif isinstance(item, Balance):
+            assert item.wallet >= 0
+        elif isinstance(item, OrderUpdate):
+            assert item.last_fill_qty <= item.executed_qty <= item.orig_qty
         elif isinstance(item, Position):
             assert isinstance(item.notional, Decimal)
         elif isinstance(item, SymbolRules):

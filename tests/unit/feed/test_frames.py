@@ -29,3 +29,28 @@ PAYLOAD = (
 )  # fmt: skip
 def test_read_frame(raw, expected):
     assert read_frame(raw) == expected
+
+
+def _ticker(b: str, a: str) -> str:
+    return '{"e":"bookTicker","s":"BTCUSDT","b":"%s","a":"%s"}' % (b, a)  # noqa: UP031
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "too_deep"),
+        ('{"data":' * 50_000 + "1" + "}" * 50_000, "too_deep"),
+        (_ticker("9e999999", "9e999999"), "not_numeric"),  # Decimal would overflow the mid
+        (_ticker("9e999", "9e999"), "out_of_range"),
+        (_ticker("1e-9999999999", "1e-9999999999"), "not_numeric"),  # the mid would be 0
+        (_ticker("1e-99", "1e-99"), "out_of_range"),
+        (_ticker("1." + "1" * 5000, "2"), "too_precise"),
+        (_ticker("1", "2." + "0" * 100), "too_precise"),
+        (_ticker("1_0", "11"), "not_numeric"),
+        (_ticker("１０", "11"), "not_numeric"),
+        (_ticker(" 10", "11"), "not_numeric"),
+        (_ticker("10", "11\\n"), "not_numeric"),
+    ],
+)  # fmt: skip
+def test_hostile_frames_are_bad_frames_by_kind(raw, kind):
+    assert read_frame(raw)[0] == kind

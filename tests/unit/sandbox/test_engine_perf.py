@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import replace
 from decimal import Decimal as D
 
 from rocky_bot.sandbox.config import BTCUSDT, ETHUSDT
@@ -14,7 +15,9 @@ FLOOR_PER_S = 5_000
 
 
 def test_submissions_per_second_stay_above_the_floor_with_a_deep_book() -> None:
-    engine = Engine([BTCUSDT, ETHUSDT], clock_ms=lambda: 1_700_000_000_000)
+    # 667 resting orders per account: past exchangeInfo's MAX_NUM_ORDERS (200), raised here
+    deep = replace(BTCUSDT, max_num_orders=1_000)
+    engine = Engine([deep, ETHUSDT], clock_ms=lambda: 1_700_000_000_000)
     names = [f"mm-{i}" for i in range(30)]
     for name in names:
         engine.open_account(name)

@@ -118,3 +118,20 @@ def test_leverage_change_is_pushed_and_fills_leave_income_lines() -> None:
     assert [k for k, _ in lines].count("COMMISSION") == 2
     assert [o.status for o in engine.all_orders("a", "BTCUSDT")] == ["FILLED", "FILLED"]
     assert engine.open_interest("BTCUSDT") == 0
+
+
+def test_open_orders_per_account_and_symbol_stop_at_max_num_orders() -> None:
+    """exchangeInfo says MAX_NUM_ORDERS 200: the 201st resting order is -2025 and changes
+    nothing; a cancel frees a slot; another symbol and another account have their own."""
+    engine, _, _ = make("a", "b", cash="100000")
+    placed = [engine.submit("a", limit("BUY", "0.001", str(94000 + i))) for i in range(200)]
+    before = engine.account_view("a")
+    rejects(-2025, engine.submit, "a", limit("BUY", "0.001", "89000"))
+    rejects(-2025, engine.submit, "a", market("SELL", "0.001"))
+    assert len(engine.open_orders("a")) == 200 and engine.account_view("a") == before
+    engine.submit("b", limit("SELL", "0.001", "99000"))  # another account: its own 200
+    eth = OrderRequest("ETHUSDT", "BUY", "LIMIT", D("0.01"), D("3400"), "GTC")
+    engine.submit("a", eth)  # another symbol: its own 200
+    engine.cancel("a", "BTCUSDT", placed[0].order_id)
+    engine.submit("a", limit("BUY", "0.001", "89000"))
+    assert len(engine.open_orders("a", "BTCUSDT")) == 200
