@@ -2,7 +2,8 @@
 
 `build_report` turns the exchange's recording plus the bench's own samples into the report;
 `format_table` prints it with DESIGN.md §5's computed spec figure and our target beside each.
-Request weights are Binance USDⓈ-M's IP weights (reference/binance-usdm.md §2).
+Request weights come from `rocky_bot.binance_api.weights`, the table the client and the sandbox
+read too.
 """
 
 from __future__ import annotations
@@ -25,35 +26,15 @@ from rocky_bot.bench.samples import (
     trade_figures,
     uptime,
 )
+from rocky_bot.binance_api.weights import COSTS, with_symbol
 
 __all__ = ["Level", "MeasureContext", "build_report", "format_table", "request_weight"]
 
-_FIXED_WEIGHTS = {
-    ("POST", "/fapi/v1/order"): 0,
-    ("PUT", "/fapi/v1/order"): 0,
-    ("DELETE", "/fapi/v1/order"): 1,
-    ("GET", "/fapi/v1/order"): 1,
-    ("DELETE", "/fapi/v1/allOpenOrders"): 1,
-    ("POST", "/fapi/v1/batchOrders"): 5,
-    ("DELETE", "/fapi/v1/batchOrders"): 1,
-    ("POST", "/fapi/v1/countdownCancelAll"): 10,
-    ("GET", "/fapi/v1/userTrades"): 5,
-}
-_FIVE = ("/balance", "/positionRisk", "/account")
-
 
 def request_weight(method: str, path: str, has_symbol: bool) -> int:
-    """Binance USDⓈ-M IP weight of one request (onboarding calls are not Binance's: 0)."""
-    if path.startswith("/admin/"):
-        return 0
-    fixed = _FIXED_WEIGHTS.get((method, path))
-    if fixed is not None:
-        return fixed
-    if path == "/fapi/v1/openOrders":
-        return 1 if has_symbol else 40
-    if path.startswith("/fapi/") and path.endswith(_FIVE):
-        return 5
-    return 1  # listenKey, time, exchangeInfo, leverage, ...
+    """IP weight of one request as the table charges it (onboarding calls are not Binance's: 0)."""
+    cost = COSTS.get((method, path))
+    return 0 if cost is None else cost.ip_weight(with_symbol(has_symbol))
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ import httpx
 import structlog
 
 from rocky_bot.backoff import REQUEST_RETRY, Retrier
+from rocky_bot.binance_api.weights import COSTS, Cost
 from rocky_bot.exchange.auth import SECURITY, SIGNED, BinanceHmacAuth, ServerClock
 from rocky_bot.exchange.capabilities import ReplyProblems, problem_kind
 from rocky_bot.exchange.errors import (
@@ -41,12 +42,15 @@ from rocky_bot.exchange.replies import NOT_JSON, decode, reply_error
 
 log = structlog.get_logger()
 T = TypeVar("T")
+#: A path the weight table does not know (a dialect setting pointing elsewhere): counted as 1.
+UNPRICED = Cost(1, "", note="not in the table: counted as 1")
 
 
 @dataclass(frozen=True, slots=True)
 class RequestRecord:
-    """One HTTP attempt, for metrics and the benchmark. `weight` is the call's documented IP
-    weight; `endpoint` is the path only (the query holds the signature)."""
+    """One HTTP attempt, for metrics and the governor. `weight` is the call's IP weight from the
+    table (`binance_api.weights`), `weight_at_1` the same with an order action counted at 1;
+    `endpoint` is the path only (the query holds the signature)."""
 
     account: str
     method: str
@@ -55,6 +59,7 @@ class RequestRecord:
     code: int | None
     weight: int
     elapsed_s: float
+    weight_at_1: int = 0
 
 
 class Wire:
@@ -123,18 +128,22 @@ class Wire:
         params: Sequence[tuple[str, str]] = (),
         *,
         security: str | None = SIGNED,
-        weight: int,
         idempotent: bool = True,
         order: bool = False,
         max_reply_bytes: int | None = None,
     ) -> Any:
-        """One logical call: repeats idempotent ones per `should_retry`, re-syncs on -1021."""
+        """One logical call: repeats idempotent ones per `should_retry`, re-syncs on -1021.
+
+        Its weight comes from the table: each attempt is counted by the governor and recorded."""
+        cost = COSTS.get((method, path), UNPRICED)
+        given = dict(params)
+        weights = (cost.ip_weight(given.get), cost.weight_at_1(given.get))
         attempts = self._max_read_attempts if idempotent else 1
         retry, attempt, resynced = self.retrier(), 1, False
         cap = max_reply_bytes or self._max_reply_bytes
         while True:
             try:
-                return await self._send(method, path, params, security, weight, order, cap)
+                return await self._send(method, path, params, security, weights, order, cap)
             except RejectedError as exc:
                 if exc.code != TIMESTAMP_CODE or security != SIGNED or resynced:
                     raise
@@ -161,7 +170,7 @@ class Wire:
         path: str,
         params: Sequence[tuple[str, str]],
         security: str | None,
-        weight: int,
+        weights: tuple[int, int],
         order: bool,
         max_reply_bytes: int,
     ) -> Any:
@@ -202,7 +211,7 @@ class Wire:
                 code = payload["code"]
             return payload
         finally:
-            self._record(method, path, status, code, weight, time.perf_counter() - started)
+            self._record(method, path, status, code, weights, time.perf_counter() - started)
 
     def _build(
         self, method: str, path: str, params: Sequence[tuple[str, str]], security: str | None
@@ -253,12 +262,15 @@ class Wire:
         path: str,
         status: int | None,
         code: int | None,
-        weight: int,
+        weights: tuple[int, int],
         elapsed: float,
     ) -> None:
+        self._governor.note_sent(weights[1])
         if self._on_request is None:
             return
-        record = RequestRecord(self.account, method, path, status, code, weight, elapsed)
+        record = RequestRecord(
+            self.account, method, path, status, code, weights[0], elapsed, weights[1]
+        )
         try:
             self._on_request(record)
         except Exception as exc:  # a metrics hook must never break trading

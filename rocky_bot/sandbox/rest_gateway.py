@@ -1,7 +1,9 @@
 """What every REST call goes through: weight, authentication, order counts, errors, headers.
 
-Endpoints are declared as `Endpoint(handler, security, weight, orders)`; the gateway turns them
-into Starlette routes whose wrapper does, in Binance's order: IP weight (429 -1003 past the
+Endpoints are declared as `Endpoint(handler, security)`; what each costs (IP weight, order counts)
+comes from `rocky_bot.binance_api.weights`, the table the bot and the bench read too (the one
+import from outside the sandbox: it is data, not the bot). The gateway turns them into Starlette
+routes whose wrapper does, in Binance's order: IP weight (429 -1003 past the
 limit), API key (-2014/-2015, HTTP 401), signature and timestamp for SIGNED calls (-1102, -1022,
 -1021), the account's order counters (-1015), then the handler. Handlers are synchronous and
 return JSON-able values or raise `SandboxError`; every answer is `application/json`.
@@ -27,6 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from rocky_bot.binance_api.weights import Cost, cost_of
 from rocky_bot.sandbox import errors
 from rocky_bot.sandbox.errors import SandboxError
 from rocky_bot.sandbox.rest_call import Call, Endpoint
@@ -113,17 +116,23 @@ class Gateway:
         return self.clock_ms() + self.faults().clock_skew_ms()
 
     def route(self, path: str, **methods: Endpoint) -> Route:
+        """A route serving `methods`; each must be priced in the weight table (KeyError if not)."""
+        priced = {m: (ep, cost_of(m, path)) for m, ep in methods.items()}
+
         async def endpoint(request: Request) -> Response:
-            return await self.dispatch(request, methods)
+            return await self.dispatch(request, priced)
 
         # Every method reaches `dispatch`, which answers unknown ones in Binance's JSON shape.
         return Route(path, endpoint, name=path, methods=ALL_METHODS)
 
-    async def dispatch(self, request: Request, methods: dict[str, Endpoint]) -> Response:
-        ep = methods.get(request.method)
-        if ep is None:
+    async def dispatch(
+        self, request: Request, methods: dict[str, tuple[Endpoint, Cost]]
+    ) -> Response:
+        found = methods.get(request.method)
+        if found is None:
             msg = f"Method {request.method} is not allowed on {request.url.path}."
             return error_response(SandboxError(-1000, msg, 405))
+        ep, cost = found
         query = request.scope["query_string"].decode("latin-1")
         body = "" if request.method in ("GET", "HEAD") else (await request.body()).decode()
         params = dict(parse_qsl(body, keep_blank_values=True))
@@ -133,16 +142,15 @@ class Gateway:
         call = Call(params, None, now, ip)
         headers: dict[str, str] = {}
         try:
-            weight = ep.weight(call) if callable(ep.weight) else ep.weight
-            verdict = self.weights.admit(ip, weight, now)
+            verdict = self.weights.admit(ip, cost.ip_weight(call.get), now)
             headers["X-MBX-USED-WEIGHT-1M"] = str(verdict.used)
             if not verdict.admitted:
                 headers["Retry-After"] = str(verdict.retry_after_s)
                 raise self._rate_limited(verdict.banned_until_ms)
             if ep.security != "NONE":
                 call.account = self._authenticate(request, ep.security, call, query, body)
-            if ep.orders != (0, 0):
-                self._count_orders(call.who, ep.orders, now, headers)
+            if cost.orders_10s or cost.orders_1m:
+                self._count_orders(call.who, (cost.orders_10s, cost.orders_1m), now, headers)
             result = ep.handler(call)
         except SandboxError as err:
             return error_response(err, headers)
