@@ -74,7 +74,11 @@ class AccountUpkeep:
 
     # --- set-up -------------------------------------------------------------------------------
     async def setup(self) -> None:
-        """Before any quote: clock, leverage, leftovers cancelled, positions and wallet read."""
+        """Before any quote: clock, leverage, leftovers cancelled, wallet read, dead-man armed.
+
+        Positions are read here only without a user stream: with one, the snapshot it takes on
+        connecting reads them (a second read at set-up was 150 weight of the start-up minute).
+        """
         client = self.account.client
         await client.sync_time()
         for symbol in self.account.state.symbols:
@@ -83,7 +87,8 @@ class AccountUpkeep:
             except ApiError as exc:  # an exchange that refuses it is told once, not fatal
                 log.warning("leverage_not_set", symbol=symbol, code=exc.code, reason=exc.msg)
             await self.cancel_everything(symbol)
-        await self.account.positions.refresh()
+        if not self.settings.user_stream or client.capabilities.missing("user_stream"):
+            await self.account.positions.refresh()
         await self.read_wallet()
         await self.arm_deadman()
 
@@ -136,8 +141,9 @@ class AccountUpkeep:
                     else:
                         next_reconcile = now + OPTIONAL_RETRY_S
                 if self._wants_deadman() and now >= next_deadman:
-                    next_deadman = now + s.deadman_heartbeat_s
+                    next_deadman = now + OPTIONAL_RETRY_S  # a failed heartbeat is retried soon
                     await self.arm_deadman()
+                    next_deadman = now + s.deadman_heartbeat_s
                 if now >= next_wallet:
                     if self._may_poll("wallet"):
                         next_wallet = now + s.balance_interval_s
@@ -150,6 +156,14 @@ class AccountUpkeep:
                     log.warning("upkeep_failed", error=str(exc), kind=type(exc).__name__)
                 self.account.state.note_error(exc)
                 self.account.breaker.record_error(exc)
+
+    async def poll(self, symbol: str) -> None:
+        """The spec's iteration (profile `spec`): wallet, positions, the symbol's open orders."""
+        await self.read_wallet()
+        await self.account.positions.refresh()
+        mark = self.account.state.snapshot_mark()
+        orders = await self.account.client.open_orders(symbol)
+        self.account.state.replace_open_orders(symbol, orders, mark)
 
     def _may_poll(self, what: str) -> bool:
         if self._governor.allow_optional():

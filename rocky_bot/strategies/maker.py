@@ -59,6 +59,8 @@ class MakerLoop(StrategyLoop):
         if mid is None:
             return
         self._warn_if_cap_below_order(mid)
+        if ctx.poll is not None:
+            await ctx.poll(self.symbol)
         await ctx.account.positions.ensure_fresh(self.symbol)
         inputs = {side: self._inputs(side, mid) for side in self.all_sides}
         if self.ctx.spec.role is Role.ANCHOR:
@@ -92,6 +94,8 @@ class MakerLoop(StrategyLoop):
         for handle in self._bands:
             feed.unwatch(handle)
         self._bands.clear()
+        if not self.ctx.band_wakeups:
+            return  # the spec's loop: the timer alone decides when to look again
         if self.ctx.executor.throttled:
             return  # the order-rate guard held an intent back: retry on the heartbeat, not per tick
         for side in self.all_sides:
