@@ -106,6 +106,13 @@ class Wire:
             base_url, auth=BinanceHmacAuth(api_key, secret, server_clock, recv_window_ms),
             timeout_s=timeout_s, max_connections=max_connections, transport=transport,
         )  # fmt: skip
+        # What `AsyncClient.build_request` would merge into every request, worked out once: it
+        # re-parsed the base URL and merged headers, cookies and timeout on each (issue 14).
+        self._base = str(self._http.base_url).rstrip("/")
+        self._urls: dict[str, httpx.URL] = {}
+        self._timeout = {"timeout": self._http.timeout.as_dict()}
+        self._form_headers = httpx.Headers(self._http.headers)
+        self._form_headers["Content-Type"] = "application/x-www-form-urlencoded"
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -216,19 +223,23 @@ class Wire:
     def _build(
         self, method: str, path: str, params: Sequence[tuple[str, str]], security: str | None
     ) -> httpx.Request:
-        """GET/DELETE carry parameters in the query, POST/PUT in a form body (as ccxt does)."""
+        """GET/DELETE carry parameters in the query, POST/PUT in a form body (as ccxt does).
+
+        Built as `AsyncClient.build_request` would (the client's headers, its timeout, the path
+        under its base URL), from parts worked out once per client and path."""
         encoded = urlencode(list(params))
-        extensions = {SECURITY: security} if security else {}
+        extensions = {**self._timeout, SECURITY: security} if security else {**self._timeout}
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = httpx.URL(self._base + path)
         if method in ("POST", "PUT") and encoded:
-            return self._http.build_request(
-                method,
-                path,
-                content=encoded.encode("ascii"),
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            return httpx.Request(
+                method, url, headers=self._form_headers, content=encoded.encode("ascii"),
                 extensions=extensions,
-            )
-        url = f"{path}?{encoded}" if encoded else path
-        return self._http.build_request(method, url, extensions=extensions)
+            )  # fmt: skip
+        if encoded:
+            url = url.copy_with(query=encoded.encode("ascii"))
+        return httpx.Request(method, url, headers=self._http.headers, extensions=extensions)
 
     def _no_reply(self, method: str, path: str, exc: httpx.HTTPError, order: bool) -> ExchangeError:
         """No HTTP reply. An order request that may have reached the exchange is 'unknown'."""
