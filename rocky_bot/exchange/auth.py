@@ -53,6 +53,12 @@ class ServerClock:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self.offset_ms = 0
+        self.synced = False  # an offset was learnt (here, or from another client of the host)
+
+    def adopt(self, offset_ms: int) -> None:
+        """Take an offset learnt by another client of the same exchange from the same host."""
+        self.offset_ms = offset_ms
+        self.synced = True
 
     def local_ms(self) -> int:
         return int(self._clock() * 1000)

@@ -118,7 +118,7 @@ class ExchangeClient:
         received = self.server_clock.local_ms()
         server_ms = self._wire.parse(parse.parse_server_time, reply, self.paths.time)
         offset = server_ms - (sent + received) // 2
-        self.server_clock.offset_ms = offset
+        self.server_clock.adopt(offset)
         self._log.info("clock_synced", offset_ms=offset, rtt_ms=received - sent)
         return offset
 

@@ -81,7 +81,8 @@ class AccountUpkeep:
         connecting reads them (a second read at set-up was 150 weight of the start-up minute).
         """
         client = self.account.client
-        await client.sync_time()
+        if not client.server_clock.synced:  # the fleet syncs one client and shares its offset
+            await client.sync_time()
         for symbol in self.account.state.symbols:
             try:
                 await client.set_leverage(symbol, self.settings.leverage)
