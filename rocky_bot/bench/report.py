@@ -51,7 +51,7 @@ def build_report(probe: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
     window_samples = in_window(probe["samples"], window)
     up = uptime(window_samples, levels, ctx["caps"])
     requests = probe["requests"]
-    setup = (ctx["launched"], ctx["ready_at"])
+    setup = (ctx["launched"], w0)  # set-up and warm-up: every duty has run once
     weight = per_minute(
         requests, window, setup=setup, periodic=[Periodic(*d[:3], tuple(d[3]) if d[3] else None)
                                                  for d in ctx["periodic"]],

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rocky_bot.bench.report import get
+from rocky_bot.binance_api.weights import COSTS, with_symbol
 
 BEGIN, END = "<!-- bench-table -->", "<!-- /bench-table -->"
 
@@ -62,6 +63,12 @@ def median_of(reports: list[dict[str, Any]], path: str, lower_better: bool) -> f
     return statistics.median([worst if v is None else float(v) for v in values])
 
 
+def load(report: dict[str, Any]) -> str:
+    """The 1-minute load average when a run started: a busy machine shows here."""
+    avg = report["machine"].get("loadavg_at_start")
+    return f"{avg[0]:.1f}" if avg else "?"
+
+
 def cell(value: float | None, scale: float, decimals: int) -> str:
     if value is None:
         return "n/a"
@@ -82,7 +89,8 @@ def render(reports: list[dict[str, Any]]) -> str:
         f"Medians of {len(seeds)} runs (seeds {', '.join(map(str, seeds))}) of "
         f"{first['duration_s']:.0f} s each: {s['accounts']} accounts, 2 symbols, vol {s['vol']}, "
         f"{s['tick_rate']:g} bookTicker msgs/s per symbol; {m['nproc']} × {m['cpu_model']}, "
-        f"Python {m['python']}. Regenerate: see below.",
+        f"Python {m['python']}; load average at the runs' starts "
+        f"{', '.join(load(r) for r in reports)}.",
         "",
         "| measure | spec design (measured) | ours | spec ÷ ours | target |",
         "|---|---|---|---|---|",
@@ -98,6 +106,34 @@ def render(reports: list[dict[str, Any]]) -> str:
             f"{ratio} | {target} |"
         )
     return "\n".join(lines)
+
+
+def weight_breakdown(reports: list[dict[str, Any]]) -> str:
+    """Where one profile's weight goes, per endpoint: medians of calls/min and weight/min."""
+    calls: dict[str, list[float]] = {}
+    for r in reports:
+        seen = dict(r["requests_per_min_by_endpoint"])
+        for name, doc in r.get("prorated_periodic", {}).items():
+            minutes = r["duration_s"] / 60
+            seen[name] = max(seen.get(name, 0.0), doc["counted"] / minutes)
+        for name, per_min in seen.items():
+            calls.setdefault(name, []).append(per_min)
+    lines = [
+        "| call | calls / min | weight / min as charged | at 1 | Binance's page |",
+        "|---|---|---|---|---|",
+    ]
+    rows = []
+    for name, values in calls.items():
+        method, path = name.split(" ")[:2]
+        cost = COSTS.get((method, path))
+        if cost is None:
+            continue
+        per_min = statistics.median(values + [0.0] * (len(reports) - len(values)))
+        params = with_symbol(not name.endswith("(all)"))
+        charged, at_1 = per_min * cost.ip_weight(params), per_min * cost.weight_at_1(params)
+        rows.append((at_1, f"| `{name}` | {per_min:,.1f} | {charged:,.0f} | {at_1:,.0f} | "
+                           f"[{cost.doc.split('#')[1]}]({cost.url}) |"))  # fmt: skip
+    return "\n".join(lines + [row for _, row in sorted(rows, reverse=True)])
 
 
 def write_into(readme: Path, table: str) -> None:
@@ -118,7 +154,11 @@ def table_main(argv: list[str]) -> int:
         print("usage: python -m rocky_bot.bench table REPORT.json... [--write README.md]")
         return 2
     reports = [json.loads(Path(p).read_text()) for p in argv]
+    ours = [r for r in reports if r.get("profile", "ours") == "ours"]
     table = render(reports)
+    if ours:
+        table += "\n\nWhere `ours`' weight goes (medians per minute; a periodic call counts at "
+        table += "least its share of the window):\n\n" + weight_breakdown(ours)
     if target is not None:
         write_into(target, table)
     print(table)

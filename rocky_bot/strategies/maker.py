@@ -20,6 +20,7 @@ from rocky_bot.strategies.quoting import (
     decide_maker_side,
     decide_unwind,
     order_exceeds_cap,
+    unwind_inputs,
 )
 
 log = structlog.get_logger()
@@ -45,6 +46,8 @@ class MakerLoop(StrategyLoop):
         self.qty = ctx.qty(symbol)
         self._bands: list[object] = []
         self._warned_cap = False
+        #: (offset, drift) each side last quoted with (an unwind may rest nearer the mid).
+        self._quoted = dict.fromkeys(self.all_sides, (ctx.spec.offset_bps, drift_bps))
 
     async def iterate(self) -> None:
         ctx = self.ctx
@@ -66,9 +69,12 @@ class MakerLoop(StrategyLoop):
         if self.ctx.spec.role is Role.ANCHOR:
             intents = decide_anchor(inputs[Side.BUY], inputs[Side.SELL])
         else:
-            intents = decide_maker_side(inputs[self.sides[0]])
+            own = inputs[self.sides[0]]
+            intents = decide_maker_side(own)
             if self.unwind_side is not None:
-                intents += decide_unwind(inputs[self.unwind_side])
+                unwind = unwind_inputs(own, intents, inputs[self.unwind_side])
+                self._quoted[self.unwind_side] = (unwind.offset_bps, unwind.drift_bps)
+                intents += decide_unwind(unwind)
         if intents:
             await ctx.executor.execute(intents)
         self._watch_bands()
@@ -101,7 +107,7 @@ class MakerLoop(StrategyLoop):
         for side in self.all_sides:
             quotes = self.ctx.state.live_quotes(self.symbol, side)
             if len(quotes) == 1:
-                low, high = band(quotes[0].price, side, self.ctx.spec.offset_bps, self.drift_bps)
+                low, high = band(quotes[0].price, side, *self._quoted[side])
                 self._bands.append(feed.watch_band(self.symbol, low, high, self.wake))
 
     async def pull(self, reason: str) -> None:

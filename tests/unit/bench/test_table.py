@@ -11,7 +11,8 @@ def report(profile, seed, weight, p95):
     return {
         "profile": profile, "duration_s": 120.0,
         "settings": {"seed": seed, "accounts": 30, "vol": 0.6, "tick_rate": 100.0},
-        "machine": {"nproc": 2, "cpu_model": "AMD EPYC", "python": "3.11.7"},
+        "machine": {"nproc": 2, "cpu_model": "AMD EPYC", "python": "3.11.7",
+                    "loadavg_at_start": [0.2, 0.1, 0.1]},
         "weight_per_min_orders_at_1": weight, "inside_spread_bps": {"p95": p95},
         "order_actions_per_min": {"place": 10.0, "modify": 20.0, "cancel": 0.0},
     }  # fmt: skip
