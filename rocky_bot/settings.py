@@ -97,7 +97,7 @@ class Settings(BaseSettings):
     )  # each account's drift ×(1 ± this): spreads the herd
     min_requote_interval_s: float = Field(0.05, ge=0)
     max_orders_per_10s: int = Field(150, ge=1)  # per-account guard; Binance allows 300/10 s
-    reconcile_interval_s: float = Field(60.0, gt=0)
+    reconcile_interval_s: float = Field(120.0, gt=0)  # with the user stream up: a safety net
     position_max_age_s: float = Field(30.0, gt=0)
     balance_interval_s: float = Field(300.0, gt=0)
 

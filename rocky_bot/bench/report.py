@@ -140,7 +140,7 @@ TARGETS: list[tuple[str, str, str, float]] = [
     ("refill p99 (ms)", "refill_latency_ms.p99", "<=", 50),
     ("quote uptime", "quote_uptime", ">=", 0.995),
     ("inside spread p95 (bps)", "inside_spread_bps.p95", "<=", 2.5),
-    ("levels per side, min", "levels_per_side.min", ">=", 13),
+    ("levels per side, p5", "levels_per_side.p5", ">=", 13),
     ("trade interval p95 (s) BTC", "trade_interval_s.BTCUSDT.p95", "<=", 15),
     ("trade interval p95 (s) ETH", "trade_interval_s.ETHUSDT.p95", "<=", 15),
     ("empty 1-min klines", "empty_kline_minutes", "==", 0),

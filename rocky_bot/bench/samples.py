@@ -100,8 +100,11 @@ def book_figures(samples: list[dict[str, Any]]) -> dict[str, Any]:
             "by_symbol": {sym: spread_summary(vs) for sym, vs in spreads.items()},
             "one_sided_samples": sum(v == MISS for v in pooled),
         },
+        # Fewest distinct prices on a side: adjacent L1 levels are 1 bps apart and each may drift
+        # 2 bps, so two of them sometimes share a tick for a second; p5 says how often.
         "levels_per_side": {
             "min": min(depth) if depth else None,
+            "p5": percentile(depth, 5),
             "p50": percentile(depth, 50),
         },
     }

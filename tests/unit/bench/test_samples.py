@@ -53,7 +53,7 @@ def test_a_sample_with_an_empty_side_is_a_miss_not_dropped(books, p50, p95, miss
 
 
 def test_depth_is_the_fewest_levels_on_either_side():
-    assert book_figures([book(1.0, 2.0)])["levels_per_side"] == {"min": 12, "p50": 12}
+    assert book_figures([book(1.0, 2.0)])["levels_per_side"] == {"min": 12, "p5": 12, "p50": 12}
 
 
 def test_trade_intervals_and_empty_minutes_per_symbol():
