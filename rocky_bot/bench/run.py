@@ -37,6 +37,7 @@ from typing import Any
 
 from rocky_bot.bench.phases import BenchConfig, json_default, run_bench
 from rocky_bot.bench.report import format_table, report_from
+from rocky_bot.bench.table import render
 
 #: Keep the bench's working directory (keys, logs, probe.json) here instead of a temp dir.
 WORKDIR_ENV = "ROCKY_BENCH_WORKDIR"
@@ -107,13 +108,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
         restart_s=args.restart_s,
     )  # fmt: skip
     single = len(seeds) * len(profiles) == 1 and args.out_dir is None
+    reports = []
     for seed in seeds:
         for profile in profiles:
             report = run_one(config_for(base, profile, seed))
             out = args.out if single else (args.out_dir or Path(".")) / f"{profile}-seed{seed}.json"
             write(report, out)
+            reports.append(report)
             print(format_table(report))
             print(f"report: {out}", flush=True)
+    if len(reports) > 1:  # the profiles side by side, medians over seeds
+        print("\n" + render(reports))
     return 0
 
 
