@@ -99,8 +99,10 @@ def write(report: dict[str, Any], path: Path) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from rocky_bot.ops.logs import configure_logging
+    from rocky_bot.settings import load_settings
 
     configure_logging("auto", "warning")
+    load_settings()  # a bad ROCKY_* value is one line and exit 78 before any process starts
     seeds = [int(s) for s in (args.seeds or os.environ.get(SEED_ENV, "1")).split(",")]
     profiles = ["ours", "spec"] if args.profile == "both" else [args.profile]
     base = BenchConfig(
