@@ -80,6 +80,7 @@ async def run_bench(cfg: BenchConfig, workdir: Path) -> dict[str, Any]:
     from rocky_bot.bench.report import report_from
     from rocky_bot.keys import write_keys
     from rocky_bot.ops.onboarding import mint_accounts
+    from rocky_bot.settings import Settings
 
     machine = machine_info()
     token = secrets.token_hex(16)
