@@ -1,4 +1,5 @@
-"""Command line: `rocky-bot run | sandbox | mint | reset | status | book | check-keys | bench`.
+"""Command line: `rocky-bot run | sandbox | mint | fund | reset | status | book | check-keys | bench
+| soak`.
 
 Every user-facing failure is one line on stderr and an exit status (78 for configuration, as
 systemd's RestartPreventExitStatus expects); a traceback is a bug.
@@ -112,8 +113,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--amount", type=float, default=100.0)
     p.add_argument("--accounts", type=int, default=30)
     p.add_argument("--force", action="store_true", help="overwrite an existing keys file")
-    p.add_argument("--top-up", action="store_true", help="credit the accounts of --out instead")
+    p.add_argument(
+        "--top-up", action="store_true",
+        help="fund the accounts of --out up to --amount (an alias of `rocky-bot fund`)",
+    )  # fmt: skip
     p.set_defaults(func=_lazy("rocky_bot.ops.onboarding", "cmd_mint"))
+
+    p = sub.add_parser("fund", help="top every wallet under the floor back up (admin faucet)")
+    p.add_argument("--keys", type=Path, help="keys file (default ROCKY_KEYS_PATH or ./.keys.json)")
+    p.add_argument(
+        "--floor", type=float, default=None,
+        help="fund wallets under this share of ROCKY_WALLET_SEED_USD (default ROCKY_FUND_FLOOR)",
+    )  # fmt: skip
+    p.add_argument("--to", type=float, default=100.0, help="top each one up to this (USD)")
+    p.add_argument("--admin-token", action=_RefusedOnArgv, help=argparse.SUPPRESS)
+    p.set_defaults(func=_lazy("rocky_bot.ops.funding", "cmd_fund"))
 
     p = sub.add_parser("reset", help="cancel every open order (and --flatten positions)")
     p.add_argument("--keys", type=Path)
