@@ -60,6 +60,13 @@ class _RefusedOnArgv(argparse.Action):
         )
 
 
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text}: expected a number > 0")
+    return value
+
+
 def _lazy(module: str, func: str) -> Callable[[argparse.Namespace], int]:
     def call(args: argparse.Namespace) -> int:
         import importlib
@@ -100,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tick-rate", type=float, default=20.0, help="bookTicker messages/s per symbol")
     p.add_argument("--replay", default=None, help="replay a recorded bookTicker file instead")
     p.add_argument("--seed", type=int, default=None, help="seed the synthetic price path")
+    p.add_argument(
+        "--fee-multiplier", type=_positive, default=1.0,
+        help="charge maker and taker fees × this (an accelerated life test; default 1)",
+    )  # fmt: skip
     p.add_argument(
         "--fleet-status-url", default=None,
         help="with --no-fleet: a daemon's /status URL for the page's fleet panel",
@@ -153,6 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tick-rate", type=float, default=100.0)
     p.add_argument("--out", type=Path, default=Path("bench-report.json"))
     p.set_defaults(func=_lazy("rocky_bot.bench.run", "cmd_bench"))
+
+    p = sub.add_parser("soak", help="an accelerated week: fees × days·86400/duration; JSON report")
+    p.add_argument("--days", type=_positive, default=7.0, help="simulated days")
+    p.add_argument("--duration", type=_positive, default=3600.0, help="real seconds")
+    p.add_argument("--out", type=Path, default=Path("soak-report.json"))
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--tick-rate", type=_positive, default=20.0, help="bookTicker msgs/s/symbol")
+    p.add_argument("--keep", type=Path, default=None, help="keep logs and tally in this directory")
+    p.set_defaults(func=_lazy("rocky_bot.bench.soak", "cmd_soak"))
     return parser
 
 

@@ -90,10 +90,11 @@ class FundResult:
 async def read_wallet(
     settings: Settings, keys: KeysFile, account: AccountKeys, governor, asset: str
 ) -> Decimal:
-    """The account's wallet balance in `asset` (0 when the exchange lists none: never funded)."""
+    """The account's wallet balance in `asset` (0 when the exchange lists none: never funded).
+    No clock sync first: a skewed clock is answered -1021, which the client re-syncs and
+    retries once, so the usual run costs one request per account."""
     client = client_for(settings, keys.base_url, account, governor)
     try:
-        await client.sync_time()
         balances = await client.balance()
     finally:
         await client.aclose()
