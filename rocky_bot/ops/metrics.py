@@ -101,6 +101,12 @@ class Metrics:
         self.fleet_runway = Gauge(
             "rocky_fleet_runway_hours", "Fleet wallet / fleet burn, in hours", registry=r
         )
+        self.unfunded = Gauge(
+            "rocky_unfunded_seconds",
+            "Seconds the wallet has been under the funding floor without a deposit (0: above it)",
+            ["account"],
+            registry=r,
+        )
         self.last_funding_age = Gauge(
             "rocky_last_funding_age_seconds",
             "Seconds since a deposit reached any account (+Inf: none since start)",

@@ -62,6 +62,8 @@ class AccountUpkeep:
         #: The asset the traded symbols book margin in (exchangeInfo): the wallet that counts.
         self.margin_asset = margin_asset
         self.wallet_history = WalletHistory()
+        #: Since when the wallet is under the funding floor without a deposit (None: above it).
+        self.unfunded_since: float | None = None
         self._warned_wallet = False
         self._reconcile_wanted = asyncio.Event()
         self._armed: tuple[str, ...] = ()  # symbols whose dead-man countdown we keep armed
@@ -226,7 +228,13 @@ class AccountUpkeep:
         state.set_wallet(wallet, available)
         traded = state.traded_notional
         self.account.breaker.update_wallet(wallet, traded_notional=traded, deposit=deposit)
-        self.wallet_history.note(self._clock(), wallet, traded, deposit)
+        now = self._clock()
+        self.wallet_history.note(now, wallet, traded, deposit)
+        s = self.settings
+        if wallet >= Decimal(str(s.wallet_seed_usd * s.fund_floor)):
+            self.unfunded_since = None
+        elif self.unfunded_since is None or deposit > 0:
+            self.unfunded_since = now
         if deposit > 0:
             log.info("wallet_deposit_seen", amount=str(deposit), wallet=str(wallet))
         floor = Decimal(str(self.settings.wallet_seed_usd * self.settings.wallet_warn_share))
@@ -238,6 +246,11 @@ class AccountUpkeep:
             )  # fmt: skip
         elif wallet >= floor:
             self._warned_wallet = False
+
+    def unfunded_s(self) -> float | None:
+        """How long the wallet has been under the funding floor without a deposit."""
+        since = self.unfunded_since
+        return None if since is None else self._clock() - since
 
     def burn_per_day(self) -> float | None:
         """Net wallet decrease per day over the last hour (deposits are not income)."""

@@ -119,7 +119,7 @@ def test_every_alert_fires_and_stays_quiet_as_its_test_series_say(promtool) -> N
         ("== 0\n        for: 2m", "== 0\n        for: 0m"),
         ("rocky_feed_age_seconds > 15", "rocky_feed_age_seconds > 150"),
         ("rocky_breaker_open == 1\n        for: 5m", "rocky_breaker_open == 1\n        for: 1m"),
-        ("rocky_last_funding_age_seconds > 7200", "rocky_last_funding_age_seconds > 0"),
+        ("rocky_unfunded_seconds > 7200", "rocky_unfunded_seconds > 1800"),
         ("rocky_fleet_runway_hours < 24", "rocky_fleet_runway_hours < 12"),
         ("increase(rocky_symbol_fills_total[5m])", "increase(rocky_symbol_fills_total[1m])"),
     ],

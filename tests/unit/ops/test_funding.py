@@ -7,11 +7,13 @@ account's balance list is served by its API key, and the faucet records what it 
 from __future__ import annotations
 
 import json
+import logging
 from decimal import Decimal
 
 import httpx
 import pytest
 import respx
+import structlog
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -98,6 +100,17 @@ def exchange(faucet_fails_for: set[str] = frozenset()) -> tuple[respx.MockRouter
 
     router.post("/admin/v1/faucet").mock(side_effect=faucet)
     return router, credits
+
+
+@pytest.fixture(autouse=True)
+def logging_left_as_found():
+    """`rocky-bot fund` configures logging onto the test's captured stderr: undo it after, or
+    later tests would log into a closed stream."""
+    yield
+    structlog.reset_defaults()
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if h.get_name() == "rocky_bot"]:
+        root.removeHandler(handler)
 
 
 @pytest.fixture
