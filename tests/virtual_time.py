@@ -34,7 +34,10 @@ class _JumpingSelector(selectors.DefaultSelector):
         ready = super().select(0)
         if ready or timeout == 0:
             return ready
-        for _ in range(YIELDS):  # let the kernel deliver what loopback writes are in flight
+        sockets = len(self.get_map()) > 1  # more than the loop's own wake-up pipe
+        for _ in range(
+            YIELDS if sockets else 0
+        ):  # let the kernel deliver what loopback writes are in flight
             os.sched_yield()
             ready = super().select(0)
             if ready:
