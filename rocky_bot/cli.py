@@ -162,7 +162,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--accounts", type=int, default=30)
     p.add_argument("--vol", type=float, default=0.6)
     p.add_argument("--tick-rate", type=float, default=100.0)
+    p.add_argument(
+        "--profile",
+        choices=("ours", "spec", "both"),
+        default="ours",
+        help="ours: the daemon as shipped; spec: the seed's design; both: one then the other",
+    )
+    p.add_argument("--seeds", default=None, help="comma list (default ROCKY_BENCH_SEED or 1)")
+    p.add_argument(
+        "--restart-s",
+        type=float,
+        default=60.0,
+        help="SIGKILL, restart at once, watch this long for 429s (0: skip)",
+    )
     p.add_argument("--out", type=Path, default=Path("bench-report.json"))
+    p.add_argument(
+        "--out-dir",
+        type=Path,
+        default=None,
+        help="write PROFILE-seedN.json per run here (the README's reports)",
+    )
     p.set_defaults(func=_lazy("rocky_bot.bench.run", "cmd_bench"))
 
     p = sub.add_parser("soak", help="an accelerated week: fees × days·86400/duration; JSON report")

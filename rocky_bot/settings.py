@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     user_stream_url: str | None = None  # default: base_url with ws:// scheme
     use_modify: bool = True  # requote with PUT /fapi/v1/order where supported
     taker_ioc: bool = True  # takers send LIMIT IOC; False: GTC + cancel leftovers (spec)
+    # The spec's loop (bench profile `spec`): every iteration reads balance, positions and the
+    # symbol's open orders over REST. Off: state from acks, the stream and a periodic reconcile.
+    poll_each_iteration: bool = False
+    band_wakeups: bool = True  # wake a maker the moment the mid leaves its band; False: timer only
 
     # --- risk -----------------------------------------------------------------------------------
     leverage: int = Field(10, ge=1, le=125)
@@ -62,8 +66,11 @@ class Settings(BaseSettings):
     breaker_cost_slack: float = Field(2.0, ge=1)
     breaker_cooldown_s: float = Field(60.0, gt=0)
     breaker_max_cooldown_s: float = Field(900.0, gt=0)
-    deadman_countdown_s: float = Field(60.0, ge=0)  # 0 disables the dead-man switch
-    deadman_heartbeat_s: float = Field(40.0, gt=0)
+    # countdownCancelAll weighs 10 per account and symbol: a 40 s heartbeat was 90 % of the
+    # fleet's weight (issue 14). A dead fleet's quotes may rest up to the countdown; a restarted
+    # one cancels them at set-up anyway.
+    deadman_countdown_s: float = Field(300.0, ge=0)  # 0 disables the dead-man switch
+    deadman_heartbeat_s: float = Field(180.0, gt=0)
     wallet_seed_usd: float = Field(100.0, gt=0)
     # Unhealthy when an account's runway is under this many hours and no account was funded
     # within funding_quiet_s (the funding timer runs hourly): 0 turns the check off.
@@ -79,6 +86,9 @@ class Settings(BaseSettings):
     ladder_interval_s: float = Field(3.0, gt=0)
     ladder_jitter_s: float = Field(1.0, ge=0)
     ladder_drift_bps: float = Field(2.0, gt=0)
+    # L2/L3 requote when drifted by this share of their offset (15 bps: 3, 100 bps: 20), never
+    # less than ladder_drift_bps; 0: the spec's flat drift. L1 keeps the spec's 2 bps.
+    deep_drift_share: float = Field(0.2, ge=0, lt=1)
     taker_interval_s: float = Field(30.0, gt=0)
     taker_jitter_s: float = Field(10.0, ge=0)
     tape_max_gap_s: float = Field(10.0, ge=0)  # wake a taker when a symbol trades no more (0: off)
@@ -89,7 +99,7 @@ class Settings(BaseSettings):
     )  # each account's drift ×(1 ± this): spreads the herd
     min_requote_interval_s: float = Field(0.05, ge=0)
     max_orders_per_10s: int = Field(150, ge=1)  # per-account guard; Binance allows 300/10 s
-    reconcile_interval_s: float = Field(60.0, gt=0)
+    reconcile_interval_s: float = Field(120.0, gt=0)  # with the user stream up: a safety net
     position_max_age_s: float = Field(30.0, gt=0)
     balance_interval_s: float = Field(300.0, gt=0)
 
@@ -131,6 +141,14 @@ class Settings(BaseSettings):
             Layer.L3: self.cap_l3_usd,
             Layer.TAKER: self.cap_taker_usd,
         }[layer]
+
+    def drift_for(self, layer: Layer, offset_bps: float) -> float:
+        """A maker's drift to requote, before the per-account jitter."""
+        if layer is Layer.ANCHOR:
+            return self.anchor_drift_bps
+        if layer in (Layer.L2, Layer.L3):
+            return max(self.ladder_drift_bps, offset_bps * self.deep_drift_share)
+        return self.ladder_drift_bps
 
     def feed_streams(self) -> dict[str, str]:
         """Feed stream name → exchange symbol (`btcusdt@bookTicker` → `BTCUSDT`)."""

@@ -1,40 +1,41 @@
-"""From what the exchange recorded to the fleet's figures: latencies, uptime, book, trades.
+"""From what the exchange recorded to the fleet's latencies: requote and refill.
 
-Pure functions over the probe's document (see `bench_probe.Recorder`); times are `time.time()`
-seconds from the exchange process. Only events inside the measurement window are judged, but
-the data after it is used to find the replacement of a quote that left its band near the end.
+Pure functions over the probe's document (see `probe.Recorder`); times are `time.time()` seconds
+from the exchange process. Only events inside the measurement window are judged; an event whose
+answer never came is counted up to the window's end, never dropped.
 
-Definitions (DESIGN.md §5, issue 6):
+The bench judges bands with its own arithmetic (`band` below), never with the bot's
+`quoting.band`: a bug in the bot must not hide in its own judge.
+
+Definitions (README, Performance):
 - A maker *segment* is one price an order rested at: from its acceptance (NEW) or amendment to
-  its next amendment, fill or cancel. Its *band* is `quoting.band(price, side, offset, drift)`
-  with the account's own (jittered) drift: the mids for which the order is within drift.
-- Requote latency: from the first tick of an *out-of-band episode* (a run of ticks whose mid is
-  outside the segment's band) to the next order accepted for that level (NEW or AMENDMENT),
-  for the last episode before that replacement. An earlier episode that ended with the mid
-  back inside the band before any reaction is *transient*: holding was right (the fleet waits
-  `min_requote_interval_s` between iterations), and its duration is reported separately, so a
-  fleet that sat on drifted quotes shows up there. `from_first_exit` measures from the first
-  episode instead (an upper bound).
-- Refill latency: a maker fill on a level → the next order accepted for that level.
-- Uptime: per level and 1-s sample, "an order within 2× the level's drift of target".
+  its next amendment, fill or cancel. Its *band* is the mids for which that price is within the
+  level's drift of its target `mid·(1 ∓ offset)`.
+- Requote latency: from the first tick whose mid leaves the segment's band to the exchange
+  accepting the level's next order (NEW or AMENDMENT). An exit with no answer by the window's end
+  counts as (window end − exit). A level whose order was cancelled and that was then cap-gated
+  (seen from outside: one more order would pass its cap) owes no replacement; those are counted
+  apart. Detail: `from_last_exit` measures from the last exit before the answer instead (the
+  mid may have come back in and gone out again), and `transient_exits` are excursions the mid
+  undid before any answer.
+- Refill latency: a maker fill on a level → the level's next accepted order; unrefilled fills
+  count up to the window's end; fills after which the level is cap-gated owe no refill.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from rocky_bot.exchange.models import Side
 from rocky_bot.funnel import parse_account_id, qty_for
-from rocky_bot.strategies.quoting import band
 
 LevelKey = tuple[str, str, str]  # account, symbol, side
-#: A replacement accepted this soon after the mid came back still answers that band exit
-#: (the fleet decided while the mid was outside; its request was on the way).
-ANSWER_GRACE_S = 0.5
+#: A fill's ACCOUNT_UPDATE is emitted right after its ORDER_TRADE_UPDATE: within this, it is
+#: the position that fill left.
+UPDATE_LAG_S = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,17 @@ class Segment:
     price: float
     end: float | None = None
     how: str = "open"  # amended | filled | cancelled | open
+
+
+def band(price: float, side: str, offset_bps: float, drift_bps: float) -> tuple[float, float]:
+    """The mids for which an order at `price` is within `drift_bps` of its target.
+
+    target = mid·k with k = 1 − offset (BUY) or 1 + offset (SELL); |price − target| ≤ d·target
+    ⇔ price/(k(1+d)) ≤ mid ≤ price/(k(1−d)).
+    """
+    k = 1 - (1 if side == "BUY" else -1) * offset_bps * 1e-4
+    d = drift_bps * 1e-4
+    return price / (k * (1 + d)), price / (k * (1 - d))
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -130,10 +142,10 @@ def _next_after(times: list[float], t: float) -> float | None:
     return times[i] if i < len(times) else None
 
 
-def _episodes(
+def _exits(
     ts: list[float], ms: list[float], low: float, high: float, i: int, end: float
 ) -> list[tuple[float, float | None]]:
-    """Runs of ticks with the mid outside [low, high] among ts[i:] before `end`: (start, back)."""
+    """Runs of ticks with the mid outside [low, high] among ts[i:] before `end`: (out, back)."""
     runs: list[tuple[float, float | None]] = []
     start = None
     while i < len(ts) and ts[i] < end:
@@ -147,57 +159,6 @@ def _episodes(
     if start is not None:
         runs.append((start, None))
     return runs
-
-
-def requote_latencies(
-    tl: Timeline,
-    ticks: dict[str, list[Sequence[float]]],
-    levels: dict[LevelKey, Level],
-    window: tuple[float, float],
-) -> dict[str, Any]:
-    """Band exit → accepted replacement, per out-of-band episode (see the module docstring).
-
-    The replacement answers the *last* episode before it; earlier episodes of the same quote
-    ended with the mid back inside the band before the fleet requoted ("transient": holding
-    was right, and their durations show how long the fleet let a drifted quote stand).
-    """
-    times = {s: [t for t, _ in rows] for s, rows in ticks.items()}
-    mids = {s: [m for _, m in rows] for s, rows in ticks.items()}
-    first: list[float] = []
-    last: list[float] = []
-    transient: list[float] = []
-    unreplaced = 0
-    w0, w1 = window
-    for seg in tl.segments:
-        level = levels[seg.level]
-        low_d, high_d = band(
-            Decimal(repr(seg.price)), Side(level.side), level.offset_bps, level.drift_bps
-        )
-        ts, ms = times.get(level.symbol, []), mids.get(level.symbol, [])
-        end = seg.end if seg.end is not None else float("inf")
-        runs = _episodes(ts, ms, float(low_d), float(high_d), bisect_right(ts, seg.start), end)
-        if not runs:
-            continue
-        start, back = runs[-1]
-        replaced = _next_after(tl.accepts[seg.level], start)
-        answered = replaced is not None and (back is None or replaced <= back + ANSWER_GRACE_S)
-        for a, b in runs if not answered else runs[:-1]:
-            if b is not None and w0 <= a <= w1:
-                transient.append(b - a)
-        if not w0 <= start <= w1:
-            continue
-        if answered:
-            assert replaced is not None
-            last.append(replaced - start)
-            first.append(replaced - runs[0][0])
-        elif back is None:
-            unreplaced += 1
-    return {
-        **summary(last, 50, 99, scale=1000),
-        "unreplaced": unreplaced,
-        "from_first_exit": summary(first, 50, 99, scale=1000),
-        "transient_exits": summary(transient, 50, 99, scale=1000),
-    }
 
 
 def would_be_cap_gated(level: Level, position: float, mid: float, cap: float | None) -> bool:
@@ -217,49 +178,98 @@ class Positions:
             self._times.setdefault((account, symbol), []).append(t)
             self._amounts.setdefault((account, symbol), []).append(amount)
 
-    def after_fill(self, account: str, symbol: str, t: float) -> float:
-        """The position the fill at `t` left (its ACCOUNT_UPDATE follows the fill at once)."""
+    def at(self, account: str, symbol: str, t: float) -> float:
+        """The position at `t`, counting the update a fill at `t` sends right after it."""
         times = self._times.get((account, symbol))
-        if not times:
-            return 0.0
-        i = bisect_left(times, t)
-        return self._amounts[(account, symbol)][min(i, len(times) - 1)]
+        i = bisect_right(times, t + UPDATE_LAG_S) - 1 if times else -1
+        return self._amounts[(account, symbol)][i] if i >= 0 else 0.0
 
 
-def mid_at(ticks: dict[str, list[Sequence[float]]], symbol: str, t: float) -> float | None:
-    rows = ticks.get(symbol) or []
-    i = bisect_right([r[0] for r in rows], t) - 1
-    return rows[i][1] if i >= 0 else None
+class Mids:
+    """The reference mid at any time, from the recorded ticks."""
+
+    def __init__(self, ticks: dict[str, list[Sequence[float]]]) -> None:
+        self.times = {s: [r[0] for r in rows] for s, rows in ticks.items()}
+        self.values = {s: [r[1] for r in rows] for s, rows in ticks.items()}
+
+    def at(self, symbol: str, t: float) -> float | None:
+        i = bisect_right(self.times.get(symbol, []), t) - 1
+        return self.values[symbol][i] if i >= 0 else None
 
 
-def refill_latencies(
-    tl: Timeline,
-    window: tuple[float, float],
-    *,
-    levels: dict[LevelKey, Level],
-    positions: Positions,
-    ticks: dict[str, list[Sequence[float]]],
-    caps: dict[str, float],
-) -> dict[str, Any]:
-    """Fill → next accepted order on the level; fills that leave the level cap-gated are not
-    refills the fleet owes (DESIGN.md §1: the gate places nothing) and are counted apart."""
-    w0, w1 = window
+@dataclass(frozen=True, slots=True)
+class Judge:
+    """What every latency needs: the window, the levels, positions, mids and caps."""
+
+    window: tuple[float, float]
+    levels: dict[LevelKey, Level]
+    positions: Positions
+    mids: Mids
+    caps: dict[str, float]
+
+    def gated(self, key: LevelKey, t: float) -> bool:
+        level, mid = self.levels[key], self.mids.at(key[1], t)
+        position = self.positions.at(key[0], key[1], t)
+        return mid is not None and would_be_cap_gated(level, position, mid, self.caps.get(key[0]))
+
+
+def requote_latencies(tl: Timeline, judge: Judge) -> dict[str, Any]:
+    """First band exit → the level's next accepted order (see the module docstring)."""
+    w0, w1 = judge.window
+    first: list[float] = []
+    last: list[float] = []
+    transient: list[float] = []
+    unanswered = gated = 0
+    for seg in tl.segments:
+        level = judge.levels[seg.level]
+        low, high = band(seg.price, level.side, float(level.offset_bps), float(level.drift_bps))
+        ts, ms = judge.mids.times.get(level.symbol, []), judge.mids.values.get(level.symbol, [])
+        end = seg.end if seg.end is not None else float("inf")
+        runs = _exits(ts, ms, low, high, bisect_right(ts, seg.start), end)
+        if not runs or not w0 <= runs[0][0] <= w1:
+            continue
+        exit_at = runs[0][0]
+        answer = _next_after(tl.accepts[seg.level], exit_at)
+        pulled = seg.how == "cancelled" and (answer is None or answer > end)
+        if pulled and judge.gated(seg.level, end):
+            gated += 1
+            continue
+        if answer is None or answer > w1:
+            unanswered += 1
+            first.append(w1 - exit_at)
+            continue
+        first.append(answer - exit_at)
+        before = [r for r in runs if r[0] < answer]
+        last.append(answer - before[-1][0])
+        transient += [b - a for a, b in before[:-1] if b is not None]
+    return {
+        **summary(first, 50, 99, scale=1000),
+        "unanswered": unanswered,
+        "cap_gated": gated,
+        "from_first_exit": summary(first, 50, 99, scale=1000),
+        "from_last_exit": summary(last, 50, 99, scale=1000),
+        "transient_exits": summary(transient, 50, 99, scale=1000),
+    }
+
+
+def refill_latencies(tl: Timeline, judge: Judge) -> dict[str, Any]:
+    """Maker fill → the level's next accepted order; unrefilled fills count to the window's end;
+    fills after which the level is cap-gated owe no refill (DESIGN.md §1) and are counted apart."""
+    w0, w1 = judge.window
     lat: list[float] = []
     unrefilled = gated = 0
     for key, fills in tl.maker_fills.items():
-        level = levels[key]
         accepts = tl.accepts[key]
         for t in fills:
             if not w0 <= t <= w1:
                 continue
-            mid = mid_at(ticks, level.symbol, t)
-            position = positions.after_fill(level.account, level.symbol, t)
-            if mid is not None and would_be_cap_gated(level, position, mid, caps.get(key[0])):
+            if judge.gated(key, t):
                 gated += 1
                 continue
             nxt = _next_after(accepts, t)
-            if nxt is None:
+            if nxt is None or nxt > w1:
                 unrefilled += 1
+                lat.append(w1 - t)
             else:
                 lat.append(nxt - t)
     return {**summary(lat, 50, 99, scale=1000), "unrefilled": unrefilled, "cap_gated": gated}

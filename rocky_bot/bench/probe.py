@@ -11,7 +11,8 @@ Why measure here and not in the fleet: the bench must judge the fleet by what th
 beliefs. The recorder uses only the sandbox's public seams, so the sandbox itself stays unchanged
 and knows nothing of the bench:
 
-- every HTTP request (time, method, path, whether it named a symbol) through the fault-hook seam;
+- every HTTP request (time, method, path, whether it named a symbol, the HTTP status it got and
+  the account whose key it carried) through the fault-hook seam;
 - every user data event the engine emits (order accepted / amended / traded / cancelled, and
   the position after each fill), by teeing the engine's event sink;
 - every published tick (time, mid), by wrapping the reference feed's `publish` (the price the
@@ -39,6 +40,7 @@ from rocky_bot.sandbox.config import SandboxConfig
 from rocky_bot.sandbox.events import EventSink
 from rocky_bot.sandbox.prices import Tick
 from rocky_bot.sandbox.rest_gateway import FaultHooks
+from rocky_bot.sandbox.signing import KeyStore
 
 ADMIN_TOKEN_ENV = "ROCKY_BENCH_ADMIN_TOKEN"
 SAMPLE_EVERY_S = 1.0
@@ -49,7 +51,8 @@ class Recorder:
 
     def __init__(self) -> None:
         self.ticks: dict[str, list[tuple[float, float]]] = {}
-        self.requests: list[tuple[float, str, str, int]] = []
+        #: (t, method, path, named a symbol, HTTP status, account or "")
+        self.requests: list[tuple[float, str, str, int, int, str]] = []
         #: (t, account, symbol, side, exec_type, status, order_id, price, maker, trade_id)
         self.events: list[tuple[float, str, str, str, str, str, int, float, int, int]] = []
         self.samples: list[dict[str, Any]] = []
@@ -59,8 +62,9 @@ class Recorder:
     def tick(self, tick: Tick) -> None:
         self.ticks.setdefault(tick.symbol, []).append((time.time(), float(tick.mid)))
 
-    def request(self, method: str, path: str, query: bytes) -> None:
-        self.requests.append((time.time(), method, path, 1 if b"symbol=" in query else 0))
+    def request(self, method: str, path: str, query: bytes, status: int, account: str) -> None:
+        has_symbol = 1 if b"symbol=" in query else 0
+        self.requests.append((time.time(), method, path, has_symbol, status, account))
 
     def order_event(self, account: str, payload: dict[str, Any]) -> None:
         o = payload["o"]
@@ -85,14 +89,34 @@ class Recorder:
 
 
 class _RecordingHooks(FaultHooks):
-    """The fault seam used as a tap: note each request, inject nothing."""
+    """The fault seam used as a tap: note each request and the status it got, inject nothing.
 
-    def __init__(self, recorder: Recorder) -> None:
+    The body is not read here (a form body's `symbol` is not seen: only GET/DELETE carry their
+    parameters in the query, and those are the calls whose weight depends on `symbol`).
+    """
+
+    def __init__(self, recorder: Recorder, keys: KeyStore) -> None:
         self._recorder = recorder
+        self._keys = keys
 
-    async def before_request(self, scope: Any) -> None:
-        self._recorder.request(scope["method"], scope["path"], scope.get("query_string", b""))
-        return None
+    async def handle(self, scope: Any, receive: Any, send: Any, app: Any) -> None:
+        status = 0
+
+        async def noting(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, noting)
+        finally:
+            key = dict(scope.get("headers") or ()).get(b"x-mbx-apikey", b"").decode("latin-1")
+            cred = self._keys.get(key) if key else None
+            self._recorder.request(
+                scope["method"], scope["path"], scope.get("query_string", b""), status,
+                cred.account if cred else "",
+            )  # fmt: skip
 
 
 class _TeeSink:
@@ -117,7 +141,7 @@ class _TeeSink:
 
 def attach(exchange: SandboxExchange, recorder: Recorder) -> None:
     """Tap an (unstarted) sandbox: requests, order events and ticks flow into `recorder`."""
-    exchange.faults = _RecordingHooks(recorder)
+    exchange.faults = _RecordingHooks(recorder, exchange.keys)
     exchange.engine.sink = _TeeSink(exchange.engine.sink, recorder)
     publish = exchange.reference.publish
 

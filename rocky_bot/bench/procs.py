@@ -3,8 +3,9 @@
     python -m rocky_bot.bench.procs fleet --seed N
 
 is the fleet child: `rocky-bot run`'s code path (settings from ROCKY_* env, the keys file,
-logging, `run_daemon`) with one difference, a seeded `Fleet`, so the bench can re-derive each
-maker's jittered drift (`bench.maker_levels`) and judge its bands exactly.
+logging, `run_daemon`) with two differences: a seeded `Fleet` (runs are repeatable), and at READY
+it publishes its maker levels (offset, jittered drift) to `levels.json` in its working directory,
+which the bench checks against the settings before judging bands with them (`levels.py`).
 """
 
 from __future__ import annotations
@@ -21,14 +22,20 @@ from pathlib import Path
 from typing import Any
 
 READY_EVENT = "fleet_ready"
+LEVELS_FILE = "levels.json"
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def proc_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process (all its threads) from /proc/<pid>/stat."""
+def proc_cpu_split(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process (all its threads) from /proc/<pid>/stat."""
     raw = Path(f"/proc/{pid}/stat").read_text()
     fields = raw[raw.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+    return int(fields[11]) / _CLK_TCK, int(fields[12]) / _CLK_TCK
+
+
+def proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (all its threads)."""
+    return sum(proc_cpu_split(pid))
 
 
 def proc_mem_mb(pid: int) -> dict[str, float]:
@@ -106,9 +113,11 @@ async def start_exchange(
     return proc, urls["base_url"], urls["ws_url"]
 
 
-async def start_fleet(workdir: Path, env: dict[str, str], seed: int) -> asyncio.subprocess.Process:
-    """The fleet (`fleet_child` below) in its own process, logging JSON to fleet.log."""
-    log = (workdir / "fleet.log").open("wb")
+async def start_fleet(
+    workdir: Path, env: dict[str, str], seed: int, log_name: str = "fleet.log"
+) -> asyncio.subprocess.Process:
+    """The fleet (`fleet_child` below) in its own process, logging JSON to `log_name`."""
+    log = (workdir / log_name).open("wb")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "rocky_bot.bench.procs", "fleet", "--seed", str(seed),
         stdout=asyncio.subprocess.DEVNULL, stderr=log, cwd=workdir, env=_child_env(env),
@@ -142,6 +151,13 @@ def tail_of(path: Path, chars: int = 2000) -> str:
         return ""
 
 
+async def kill_child(proc: asyncio.subprocess.Process) -> None:
+    """SIGKILL, as a crash or the OOM killer would: nothing is cancelled, nothing is closed."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+    await proc.wait()
+
+
 async def stop_child(proc: asyncio.subprocess.Process, timeout: float) -> int | None:
     """SIGTERM, wait up to `timeout`, then SIGKILL. Returns the exit code (None if killed)."""
     if proc.returncode is not None:
@@ -157,13 +173,29 @@ async def stop_child(proc: asyncio.subprocess.Process, timeout: float) -> int | 
         return None
 
 
+def publish_levels(fleet: Any, path: Path) -> None:
+    """Every maker level of a built fleet, with its offset and jittered drift, as JSON."""
+    from rocky_bot.strategies.maker import MakerLoop
+
+    rows = [
+        {"account": loop.ctx.spec.account_id, "symbol": loop.symbol, "side": side.value,
+         "offset_bps": str(loop.ctx.spec.offset_bps), "drift_bps": str(loop.drift_bps)}
+        for loop in fleet.loops if isinstance(loop, MakerLoop) for side in loop.sides
+    ]  # fmt: skip
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(rows))
+    os.replace(tmp, path)
+
+
 def fleet_child(argv: list[str]) -> int:
-    """`rocky-bot run`, seeded: the same settings, keys, logging and daemon, one Fleet seed."""
+    """`rocky-bot run`, seeded: the same settings, keys, logging and daemon, one Fleet seed;
+    its levels published at READY."""
     from rocky_bot.cli import run_async
     from rocky_bot.daemon import run_daemon
     from rocky_bot.fleet import Fleet
     from rocky_bot.keys import load_keys
     from rocky_bot.ops.logs import configure_logging
+    from rocky_bot.ops.notify import SystemdNotifier
     from rocky_bot.settings import load_settings
 
     parser = argparse.ArgumentParser(prog="python -m rocky_bot.bench.procs fleet")
@@ -173,7 +205,13 @@ def fleet_child(argv: list[str]) -> int:
     keys = load_keys(settings.keys_path, allow_public_exchange=False)
     configure_logging(settings.log_format, settings.log_level)
     fleet = Fleet(settings, keys, seed=args.seed)
-    return run_async(run_daemon(settings, keys, fleet=fleet))
+
+    class Publishing(SystemdNotifier):
+        def ready(self, status: str | None = None) -> None:
+            publish_levels(fleet, Path(LEVELS_FILE))
+            super().ready(status)
+
+    return run_async(run_daemon(settings, keys, fleet=fleet, notifier=Publishing()))
 
 
 if __name__ == "__main__":

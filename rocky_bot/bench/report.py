@@ -1,23 +1,28 @@
-"""The bench report: the figures as JSON (issue 6's keys) and a table of figure vs target.
+"""The bench report: every figure as JSON (issue 6's keys, issue 14's added) and a table of each
+figure against its target (DESIGN.md §5).
 
-`build_report` turns the exchange's recording plus the bench's own samples into the report;
-`format_table` prints it with DESIGN.md §5's computed spec figure and our target beside each.
-Request weights are Binance USDⓈ-M's IP weights (reference/binance-usdm.md §2).
+`report_from(workdir)` turns the exchange's recording (`probe.json`) and the bench's notes
+(`measure.json`) into the report, so a kept work directory can be analysed again
+(`python -m rocky_bot.bench report DIR`). Definitions live with the code that computes them:
+weight.py (weight), analysis.py (latencies), samples.py (book, uptime, exposure).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rocky_bot.bench.analysis import (
-    Level,
+    Judge,
+    Mids,
     Positions,
     refill_latencies,
     requote_latencies,
     timeline,
 )
+from rocky_bot.bench.levels import judged_levels
 from rocky_bot.bench.samples import (
     book_figures,
     in_window,
@@ -25,220 +30,193 @@ from rocky_bot.bench.samples import (
     trade_figures,
     uptime,
 )
-
-__all__ = ["Level", "MeasureContext", "build_report", "format_table", "request_weight"]
-
-_FIXED_WEIGHTS = {
-    ("POST", "/fapi/v1/order"): 0,
-    ("PUT", "/fapi/v1/order"): 0,
-    ("DELETE", "/fapi/v1/order"): 1,
-    ("GET", "/fapi/v1/order"): 1,
-    ("DELETE", "/fapi/v1/allOpenOrders"): 1,
-    ("POST", "/fapi/v1/batchOrders"): 5,
-    ("DELETE", "/fapi/v1/batchOrders"): 1,
-    ("POST", "/fapi/v1/countdownCancelAll"): 10,
-    ("GET", "/fapi/v1/userTrades"): 5,
-}
-_FIVE = ("/balance", "/positionRisk", "/account")
+from rocky_bot.bench.weight import Periodic, fleet_rows, per_minute, restart_figures, rolling_peak
 
 
-def request_weight(method: str, path: str, has_symbol: bool) -> int:
-    """Binance USDⓈ-M IP weight of one request (onboarding calls are not Binance's: 0)."""
-    if path.startswith("/admin/"):
-        return 0
-    fixed = _FIXED_WEIGHTS.get((method, path))
-    if fixed is not None:
-        return fixed
-    if path == "/fapi/v1/openOrders":
-        return 1 if has_symbol else 40
-    if path.startswith("/fapi/") and path.endswith(_FIVE):
-        return 5
-    return 1  # listenKey, time, exchangeInfo, leverage, ...
+def report_from(workdir: Path) -> dict[str, Any]:
+    probe = json.loads((workdir / "probe.json").read_text())
+    ctx = json.loads((workdir / "measure.json").read_text())
+    return build_report(probe, ctx)
 
 
-@dataclass(frozen=True, slots=True)
-class MeasureContext:
-    window: tuple[float, float]
-    levels: list[Level]
-    caps: dict[str, float]
-    accounts: int
-
-
-def request_figures(requests: list[list[Any]], window: tuple[float, float]) -> dict[str, Any]:
-    w0, w1 = window
-    minutes = (w1 - w0) / 60
-    by_endpoint: dict[str, int] = {}
-    weight = 0
-    actions = {"place": 0, "modify": 0, "cancel": 0, "cancel_all": 0}
-    for t, method, path, has_symbol in requests:
-        if not w0 <= t <= w1 or path.startswith("/admin/"):
-            continue
-        name = f"{method} {path}"
-        if path == "/fapi/v1/openOrders":
-            name += "" if has_symbol else " (all symbols)"
-        by_endpoint[name] = by_endpoint.get(name, 0) + 1
-        weight += request_weight(method, path, bool(has_symbol))
-        if path == "/fapi/v1/order":
-            kind = {"POST": "place", "PUT": "modify", "DELETE": "cancel"}.get(method)
-            if kind:
-                actions[kind] += 1
-        elif path == "/fapi/v1/allOpenOrders" and method == "DELETE":
-            actions["cancel_all"] += 1
-    per_min = {k: round(v / minutes, 1) for k, v in sorted(by_endpoint.items())}
-    return {
-        "weight_per_min": round(weight / minutes, 1),
-        "requests_per_min": round(sum(by_endpoint.values()) / minutes, 1),
-        "requests_per_min_by_endpoint": per_min,
-        "order_actions_per_min": {k: round(v / minutes, 1) for k, v in actions.items()},
-    }
-
-
-def build_report(
-    probe: dict[str, Any],
-    m: MeasureContext,
-    *,
-    fleet: dict[str, Any],
-    exchange_cpu_s: float,
-    machine: dict[str, Any],
-    settings: dict[str, Any],
-    feed: dict[str, Any] | None,
-) -> dict[str, Any]:
-    w0, w1 = m.window
+def build_report(probe: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
+    w0, w1 = window = tuple(ctx["window"])
     seconds = w1 - w0
-    levels = {lv.key: lv for lv in m.levels}
-    symbols = sorted({lv.symbol for lv in m.levels} | set(probe["ticks"]))
-    tl = timeline(probe["events"], set(levels))
-    window_samples = in_window(probe["samples"], m.window)
-    positions = Positions(probe.get("positions", ()))
-    up = uptime(window_samples, m.levels, m.caps)
+    levels, unexplained = judged_levels(ctx["published_levels"], ctx["settings"])
+    by_key = {lv.key: lv for lv in levels}
+    symbols = sorted({lv.symbol for lv in levels} | set(probe["ticks"]))
+    mids = Mids(probe["ticks"])
+    judge = Judge(window, by_key, Positions(probe.get("positions", ())), mids, ctx["caps"])
+    tl = timeline(probe["events"], set(by_key))
+    window_samples = in_window(probe["samples"], window)
+    up = uptime(window_samples, levels, ctx["caps"])
+    requests = probe["requests"]
+    setup = (ctx["launched"], w0)  # set-up and warm-up: every duty has run once
+    weight = per_minute(
+        requests, window, setup=setup, periodic=[Periodic(*d[:3], tuple(d[3]) if d[3] else None)
+                                                 for d in ctx["periodic"]],
+    )  # fmt: skip
+    start = rolling_peak(fleet_rows(requests, ctx["launched"], ctx["stop_at"]), (setup[0], w1))
+    fleet = ctx["fleet"]
+    actions = weight.pop("order_actions")
     report: dict[str, Any] = {
+        "profile": ctx["settings"].get("profile", "ours"),
         "duration_s": round(seconds, 2),
-        **request_figures(probe["requests"], m.window),
-        "requote_latency_ms": requote_latencies(tl, probe["ticks"], levels, m.window),
+        **weight,
+        "startup_weight_peak": start["orders_at_1"],
+        "startup": start,
+        "requote_latency_ms": requote_latencies(tl, judge),
         "quote_uptime": up.pop("quote_uptime"),
         "full_funnel_share": up.pop("full_funnel_share"),
         "uptime_detail": up,
-        "refill_latency_ms": refill_latencies(
-            tl, m.window, levels=levels, positions=positions, ticks=probe["ticks"], caps=m.caps
-        ),
+        "refill_latency_ms": refill_latencies(tl, judge),
         **book_figures(window_samples),
-        **trade_figures(tl.prints, symbols, m.window),
+        **trade_figures(tl.prints, symbols, window),
         "fleet_cpu_pct": round(fleet["cpu_s"] / seconds * 100, 3),
+        "cpu_ms_per_order_action": round(fleet["cpu_s"] * 1000 / actions, 3) if actions else None,
+        "fleet_cpu_split_pct": {
+            "user": round(fleet.get("cpu_user_s", 0.0) / seconds * 100, 3),
+            "system": round(fleet.get("cpu_system_s", 0.0) / seconds * 100, 3),
+        },
         "fleet_rss_mb": round(fleet["rss_mb_peak"] or 0.0, 1),
-        **max_exposure_ratio(probe["samples"], m.caps),
-        "feed_us_per_message": feed,
-        "exchange_cpu_pct": round(exchange_cpu_s / seconds * 100, 2),
+        **max_exposure_ratio(probe.get("positions", []), mids, ctx["caps"], window),
+        "restart": restart_report(requests, ctx.get("restart") or {}),
+        "levels_judged": len(levels),
+        "levels_unexplained": unexplained,
+        "feed_us_per_message": ctx.get("feed"),
+        "exchange_cpu_pct": round(ctx["exchange_cpu_s"] / seconds * 100, 2),
         "ticks_per_s": {
             s: round(sum(1 for t, _ in rows if w0 <= t <= w1) / seconds, 1)
             for s, rows in probe["ticks"].items()
         },
         "open_orders_left": probe.get("open_orders_at_end"),
         "fleet": fleet,
-        "machine": machine,
-        "settings": {**settings, "exchange": probe.get("config")},
+        "machine": ctx["machine"],
+        "settings": {**ctx["settings"], "exchange": probe.get("config")},
     }
-    n = max(1, m.accounts)
+    n = max(1, ctx["accounts"])
     report["per_account"] = {
         "weight_per_min": round(report["weight_per_min"] / n, 2),
+        "weight_per_min_orders_at_1": round(report["weight_per_min_orders_at_1"] / n, 2),
         "fleet_cpu_pct": round(report["fleet_cpu_pct"] / n, 4),
-        "fleet_rss_mb": round(report["fleet_rss_mb"] / n, 3),
     }
     report["verdicts"] = [
-        {"measure": name, "value": value, "target": target, "pass": ok}
-        for name, value, _spec, target, ok in _rows(report)
+        {"measure": label, "value": value, "target": target, "pass": ok}
+        for label, value, target, ok in rows(report)
     ]
     return report
 
 
-def _get(report: dict[str, Any], path: str) -> Any:
+def restart_report(requests: list[Any], restart: dict[str, Any]) -> dict[str, Any] | None:
+    if not restart:
+        return None
+    out = restart_figures(requests, restart["killed_at"], restart["until"])
+    out["ready_after_s"] = round(restart["ready_at"] - restart["killed_at"], 2)
+    out["rate_limited"] = out["http_429"] + out["http_418"]
+    return out
+
+
+def get(report: dict[str, Any], path: str) -> Any:
     value: Any = report
     for part in path.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     return value
 
 
-def _check(value: Any, op: str, bound: float) -> bool | None:
+def check(value: Any, op: str, bound: float) -> bool | None:
     if value is None:
         return None
     return value <= bound if op == "<=" else value >= bound if op == ">=" else value == bound
 
 
-#: (label, report path, spec's computed figure, op, bound)
-_TARGETS: list[tuple[str, str, str, str, float]] = [
-    ("REST weight / min (fleet)", "weight_per_min", "≈ 11,000", "<=", 1200),
-    ("requote latency p99 (ms)", "requote_latency_ms.p99", "≈ 4,000 (poll)", "<=", 50),
-    ("quote uptime", "quote_uptime", "not measured", ">=", 0.995),
-    ("refill latency p99 (ms)", "refill_latency_ms.p99", "up to 3,000", "<=", 100),
-    ("inside spread p95 (bps)", "inside_spread_bps.p95", "2", "<=", 2.5),
-    ("trade interval p95 (s) BTC", "trade_interval_s.BTCUSDT.p95", "~6 mean", "<=", 15),
-    ("trade interval p95 (s) ETH", "trade_interval_s.ETHUSDT.p95", "~6 mean", "<=", 15),
-    ("empty 1-min klines", "empty_kline_minutes", "—", "==", 0),
-    ("fleet CPU (% of a core)", "fleet_cpu_pct", "—", "<=", 3),
-    ("fleet RSS peak (MB)", "fleet_rss_mb", "—", "<=", 80),
-    ("max exposure / cap", "max_exposure_ratio", "—", "<=", 1.0),
-    ("feed µs/msg, 30 accts", "feed_us_per_message.accounts_30.us_per_message", "—", "<=", 15),
-    ("feed µs/msg, 300 accts", "feed_us_per_message.accounts_300.us_per_message", "—", "<=", 15),
-    ("fleet exit code on SIGTERM", "fleet.exit_code", "—", "==", 0),
-    ("open orders left after stop", "open_orders_left", "—", "==", 0),
+#: (label, report path, op, bound): DESIGN.md §5.
+TARGETS: list[tuple[str, str, str, float]] = [
+    ("weight/min, order actions at 1", "weight_per_min_orders_at_1", "<=", 1200),
+    ("weight/min, as charged", "weight_per_min", "<=", 1200),
+    ("busiest minute from start (at 1)", "startup_weight_peak", "<=", 1800),
+    ("429/418 after SIGKILL + restart", "restart.rate_limited", "==", 0),
+    ("restart: busiest minute at 1", "restart.weight_peak.orders_at_1", "<=", 2400),
+    ("requote p99 from first exit (ms)", "requote_latency_ms.p99", "<=", 25),
+    ("refill p99 (ms)", "refill_latency_ms.p99", "<=", 50),
+    ("quote uptime", "quote_uptime", ">=", 0.995),
+    ("inside spread p95 (bps)", "inside_spread_bps.p95", "<=", 2.5),
+    ("levels per side, p5", "levels_per_side.p5", ">=", 13),
+    ("trade interval p95 (s) BTC", "trade_interval_s.BTCUSDT.p95", "<=", 15),
+    ("trade interval p95 (s) ETH", "trade_interval_s.ETHUSDT.p95", "<=", 15),
+    ("empty 1-min klines", "empty_kline_minutes", "==", 0),
+    ("fleet CPU (% of a core)", "fleet_cpu_pct", "<=", 3),
+    ("fleet CPU ms / order action", "cpu_ms_per_order_action", "<=", 1),
+    ("fleet RSS peak (MB)", "fleet_rss_mb", "<=", 80),
+    ("max exposure / cap", "max_exposure_ratio", "<=", 1.0),
+    ("feed µs/msg, 30 accts", "feed_us_per_message.accounts_30.us_per_message", "<=", 15),
+    ("feed µs/msg, 300 accts", "feed_us_per_message.accounts_300.us_per_message", "<=", 15),
+    ("fleet exit code on SIGTERM", "fleet.exit_code", "==", 0),
+    ("open orders left after stop", "open_orders_left", "==", 0),
 ]
 
-_INFO: list[tuple[str, str]] = [
-    ("requote latency p50 / max (ms)", "requote_latency_ms.p50|requote_latency_ms.max"),
-    ("requotes measured / unreplaced", "requote_latency_ms.n|requote_latency_ms.unreplaced"),
-    ("requote p99 from first band exit", "requote_latency_ms.from_first_exit.p99"),
-    (
-        "transient band exits n / p99 (ms)",
-        "requote_latency_ms.transient_exits.n|requote_latency_ms.transient_exits.p99",
-    ),
-    ("refill latency p50 (ms) / fills", "refill_latency_ms.p50|refill_latency_ms.n"),
+DETAILS: list[tuple[str, str]] = [
+    ("requote p50 / max (ms)", "requote_latency_ms.p50|requote_latency_ms.max"),
+    ("band exits / unanswered / cap-gated",
+     "requote_latency_ms.n|requote_latency_ms.unanswered|requote_latency_ms.cap_gated"),
+    ("requote p99 from first exit", "requote_latency_ms.from_first_exit.p99"),
+    ("requote p99 from last exit", "requote_latency_ms.from_last_exit.p99"),
+    ("transient exits n / p99 (ms)",
+     "requote_latency_ms.transient_exits.n|requote_latency_ms.transient_exits.p99"),
+    ("refill p50 (ms) / fills / unrefilled",
+     "refill_latency_ms.p50|refill_latency_ms.n|refill_latency_ms.unrefilled"),
     ("fills cap-gated (no refill owed)", "refill_latency_ms.cap_gated"),
     ("uptime excl. cap-gated samples", "uptime_detail.quote_uptime_excl_cap_gated"),
     ("full funnel share", "full_funnel_share"),
-    ("inside spread p50 (bps)", "inside_spread_bps.p50"),
+    ("inside spread p50 (bps) / misses", "inside_spread_bps.p50|inside_spread_bps.misses"),
     ("levels per side min / p50", "levels_per_side.min|levels_per_side.p50"),
     ("order actions / min", "order_actions_per_min"),
     ("requests / min", "requests_per_min"),
-    ("per account: weight/min, CPU %", "per_account.weight_per_min|per_account.fleet_cpu_pct"),
+    ("busiest minute as charged", "startup.as_charged"),
+    ("restart: busiest minute as charged", "restart.weight_peak.as_charged"),
+    ("fleet CPU user / system %", "fleet_cpu_split_pct.user|fleet_cpu_split_pct.system"),
+    ("levels judged / unexplained drift", "levels_judged|levels_unexplained"),
     ("exchange CPU (% of a core)", "exchange_cpu_pct"),
-]
+]  # fmt: skip
 
 
-def _rows(report: dict[str, Any]) -> list[tuple[str, Any, str, str, bool | None]]:
-    rows = []
-    for label, path, spec, op, bound in _TARGETS:
-        value = _get(report, path)
+def rows(report: dict[str, Any]) -> list[tuple[str, Any, str, bool | None]]:
+    out = []
+    for label, path, op, bound in TARGETS:
+        value = get(report, path)
         shown = {"<=": "≤", ">=": "≥", "==": "="}[op]
-        rows.append((label, value, spec, f"{shown} {bound:g}", _check(value, op, bound)))
-    return rows
+        out.append((label, value, f"{shown} {bound:g}", check(value, op, bound)))
+    return out
 
 
-def _fmt(value: Any) -> str:
+def fmt(value: Any) -> str:
     if value is None:
         return "n/a"
     if isinstance(value, float):
         return f"{value:,.4g}" if abs(value) < 10 else f"{value:,.1f}"
     if isinstance(value, dict):
-        return " ".join(f"{k}={_fmt(v)}" for k, v in value.items())
+        return " ".join(f"{k}={fmt(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return str(len(value))
     return str(value)
 
 
-def format_table(report: dict[str, Any], fmt: Callable[[Any], str] = _fmt) -> str:
+def format_table(report: dict[str, Any], fmt: Callable[[Any], str] = fmt) -> str:
     s = report["settings"]
     machine = report["machine"]
     lines = [
-        f"{s['accounts']} accounts, {report['duration_s']:g} s measured, vol {s['vol']}, "
-        f"{s['tick_rate']:g} msgs/s per symbol, seed {s.get('seed')} — {machine['nproc']} × "
-        f"{machine['cpu_model']}, Python {machine['python']}, "
+        f"profile {report.get('profile')}: {s['accounts']} accounts, {report['duration_s']:g} s "
+        f"measured, vol {s['vol']}, {s['tick_rate']:g} msgs/s per symbol, seed {s.get('seed')} — "
+        f"{machine['nproc']} × {machine['cpu_model']}, Python {machine['python']}, "
         f"load average {machine.get('loadavg_at_start')}",
         "",
-        f"{'measure':<32} {'ours':>14}  {'spec (computed)':<16} {'target':<10} verdict",
-        "-" * 86,
+        f"{'measure':<36} {'value':>14}  {'target':<10} verdict",
+        "-" * 72,
     ]
-    for label, value, spec, target, ok in _rows(report):
+    for label, value, target, ok in rows(report):
         verdict = "n/a" if ok is None else ("pass" if ok else "MISS")
-        lines.append(f"{label:<32} {fmt(value):>14}  {spec:<16} {target:<10} {verdict}")
+        lines.append(f"{label:<36} {fmt(value):>14}  {target:<10} {verdict}")
     lines.append("")
-    for label, paths in _INFO:
-        values = " / ".join(fmt(_get(report, p)) for p in paths.split("|"))
-        lines.append(f"{label:<32} {values}")
+    for label, paths in DETAILS:
+        values = " / ".join(fmt(get(report, p)) for p in paths.split("|"))
+        lines.append(f"{label:<36} {values}")
     return "\n".join(lines)

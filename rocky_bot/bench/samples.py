@@ -1,17 +1,19 @@
-"""The bench's figures from the exchange's 1-s samples and its trade prints.
+"""The bench's figures from the exchange's 1-s samples, its trade prints and its fills.
 
-Uptime per funnel level, inside spread and depth, trade intervals and empty klines, and the
-worst position against its cap. Pure functions over the probe's document (`bench_probe`).
+Uptime per funnel level, inside spread and depth (a sample with one side of the book empty is a
+miss, worse than any spread), trade intervals and empty klines, and the worst position against
+its cap from the position the exchange reported after every fill. Pure functions over the
+probe's document (`probe.Recorder`).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import pairwise
 from typing import Any
 
-from rocky_bot.bench.analysis import Level, percentile, summary, would_be_cap_gated
+from rocky_bot.bench.analysis import Level, Mids, percentile, summary, would_be_cap_gated
 
 
 def in_window(samples: list[dict[str, Any]], window: tuple[float, float]) -> list[dict[str, Any]]:
@@ -65,26 +67,44 @@ def uptime(
     }
 
 
+MISS = float("inf")
+
+
+def spread_summary(spreads: list[float]) -> dict[str, Any]:
+    """p50/p95 where a miss (`inf`: a side empty) ranks above every spread; a percentile that
+    lands on a miss is None (no spread to show, and the target is missed)."""
+    out = {}
+    for q in (50, 95):
+        v = percentile(spreads, q)
+        out[f"p{q}"] = None if v is None or v == MISS else round(v, 3)
+    real = [v for v in spreads if v != MISS]
+    out["max"] = round(max(real), 3) if real else None
+    out["n"] = len(spreads)
+    out["misses"] = len(spreads) - len(real)
+    return out
+
+
 def book_figures(samples: list[dict[str, Any]]) -> dict[str, Any]:
     spreads: dict[str, list[float]] = {}
     depth: list[int] = []
-    one_sided = 0
     for s in samples:
         for symbol, (bid, ask, bid_levels, ask_levels) in s["books"].items():
             depth += [bid_levels, ask_levels]
-            if bid is None or ask is None:
-                one_sided += 1
-                continue
-            spreads.setdefault(symbol, []).append((ask - bid) / ((ask + bid) / 2) * 1e4)
+            one_sided = bid is None or ask is None
+            spread = MISS if one_sided else (ask - bid) / ((ask + bid) / 2) * 1e4
+            spreads.setdefault(symbol, []).append(spread)
     pooled = [v for vs in spreads.values() for v in vs]
     return {
         "inside_spread_bps": {
-            **{k: v for k, v in summary(pooled, 50, 95).items() if k in ("p50", "p95", "max")},
-            "by_symbol": {sym: summary(vs, 50, 95) for sym, vs in spreads.items()},
-            "one_sided_samples": one_sided,
+            **spread_summary(pooled),
+            "by_symbol": {sym: spread_summary(vs) for sym, vs in spreads.items()},
+            "one_sided_samples": sum(v == MISS for v in pooled),
         },
+        # Fewest distinct prices on a side: adjacent L1 levels are 1 bps apart and each may drift
+        # 2 bps, so two of them sometimes share a tick for a second; p5 says how often.
         "levels_per_side": {
             "min": min(depth) if depth else None,
+            "p5": percentile(depth, 5),
             "p50": percentile(depth, 50),
         },
     }
@@ -115,15 +135,19 @@ def trade_figures(
     return {"trade_interval_s": per_symbol, "empty_kline_minutes": empty, "full_minutes": minutes}
 
 
-def max_exposure_ratio(samples: list[dict[str, Any]], caps: dict[str, float]) -> dict[str, Any]:
-    worst, where = 0.0, None
-    for s in samples:
-        for account, held in s["positions"].items():
-            cap = caps.get(account)
-            if not cap:
-                continue
-            for symbol, amount in held.items():
-                ratio = abs(amount * s["mids"][symbol]) / cap
-                if ratio > worst:
-                    worst, where = ratio, f"{account}/{symbol}"
-    return {"max_exposure_ratio": round(worst, 4), "worst": where}
+def max_exposure_ratio(
+    positions: list[Sequence[Any]], mids: Mids, caps: dict[str, float], window: tuple[float, float]
+) -> dict[str, Any]:
+    """The worst |position · mid| / cap, over every position the exchange reported after a fill
+    inside the window (not a 1-s sample that can fall between a fill and its unwind)."""
+    worst, where, seen = 0.0, None, 0
+    for t, account, symbol, amount in positions:
+        cap = caps.get(account)
+        mid = mids.at(symbol, t)
+        if not cap or mid is None or not window[0] <= t <= window[1]:
+            continue
+        seen += 1
+        ratio = abs(amount * mid) / cap
+        if ratio > worst:
+            worst, where = ratio, f"{account}/{symbol}"
+    return {"max_exposure_ratio": round(worst, 4), "worst": where, "position_updates": seen}

@@ -6,6 +6,11 @@ The signature is HMAC-SHA256 over `query string + body` exactly as they travel o
 that, and appends `signature` last.
 Which requests need it is said by the caller through a request extension, so public endpoints
 (time, exchangeInfo) carry neither key nor signature.
+
+Cheap by design (issue 14: it re-parsed the URL four times per request): a body request keeps
+its URL as it came, and a query is parsed once, with the signature already in it; httpx leaves
+an urlencoded query as it is, and should it ever re-encode one, the query it would send is
+signed instead.
 """
 
 from __future__ import annotations
@@ -48,6 +53,12 @@ class ServerClock:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self.offset_ms = 0
+        self.synced = False  # an offset was learnt (here, or from another client of the host)
+
+    def adopt(self, offset_ms: int) -> None:
+        """Take an offset learnt by another client of the same exchange from the same host."""
+        self.offset_ms = offset_ms
+        self.synced = True
 
     def local_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -108,35 +119,32 @@ class BinanceHmacAuth(httpx.Auth):
         yield request
 
     def _signed(self, request: httpx.Request) -> httpx.Request:
-        """A copy of `request` stamped and signed; parameters stay where the caller put them.
+        """`request` stamped and signed; parameters stay where the caller put them.
 
         A form body (POST/PUT) gets the stamp and the signature; otherwise the query string does.
         """
         stamp = f"recvWindow={self.recv_window_ms}&timestamp={self.server_clock.now_ms()}"
+        secret = self._secret.reveal()
         body = request.content.decode("ascii")
         query = request.url.query.decode("ascii")
         if body:
             body = _join(body, stamp)
-        else:
-            query = _join(query, stamp)
-        url = request.url.copy_with(query=query.encode("ascii"))
-        # Sign what httpx will actually send (it may percent-encode the query further).
-        signature = sign(self._secret.reveal(), url.query.decode("ascii") + body)
-        if body:
-            body = f"{body}&signature={signature}"
-        else:
-            url = url.copy_with(query=f"{url.query.decode('ascii')}&signature={signature}".encode())
-        headers = httpx.Headers(request.headers)
-        headers.pop("Content-Length", None)
-        if body:
+            body += f"&signature={sign(secret, query + body)}"
+            headers = httpx.Headers(request.headers)
+            headers.pop("Content-Length", None)
             headers["Content-Type"] = _FORM
-        return httpx.Request(
-            request.method,
-            url,
-            headers=headers,
-            content=body.encode("ascii") if body else None,
-            extensions=request.extensions,
-        )
+            return httpx.Request(
+                request.method, request.url, headers=headers, content=body.encode("ascii"),
+                extensions=request.extensions,
+            )  # fmt: skip
+        query = _join(query, stamp)
+        url = request.url.copy_with(query=f"{query}&signature={sign(secret, query)}".encode())
+        sent = url.query.decode("ascii")
+        if not sent.startswith(query + "&signature="):  # httpx re-encoded it: sign what it sends
+            unsigned = request.url.copy_with(query=query.encode("ascii")).query.decode("ascii")
+            url = url.copy_with(query=f"{unsigned}&signature={sign(secret, unsigned)}".encode())
+        request.url = url
+        return request
 
 
 def _join(params: str, more: str) -> str:

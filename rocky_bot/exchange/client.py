@@ -43,7 +43,7 @@ from rocky_bot.exchange.orders import (
     order_ref,
     place_at_most_once,
 )
-from rocky_bot.exchange.paths import WEIGHTS, ApiPaths
+from rocky_bot.exchange.paths import ApiPaths
 from rocky_bot.exchange.wire import RequestRecord, Wire
 
 __all__ = ["ExchangeClient", "RequestRecord"]  # RequestRecord lives in wire.py
@@ -114,18 +114,18 @@ class ExchangeClient:
     async def sync_time(self) -> int:
         """Learn the server clock's offset (midpoint of the round trip); returns it in ms."""
         sent = self.server_clock.local_ms()
-        reply = await self._wire.call("GET", self.paths.time, security=None, weight=WEIGHTS["time"])
+        reply = await self._wire.call("GET", self.paths.time, security=None)
         received = self.server_clock.local_ms()
         server_ms = self._wire.parse(parse.parse_server_time, reply, self.paths.time)
         offset = server_ms - (sent + received) // 2
-        self.server_clock.offset_ms = offset
+        self.server_clock.adopt(offset)
         self._log.info("clock_synced", offset_ms=offset, rtt_ms=received - sent)
         return offset
 
     async def exchange_info(self) -> dict[str, SymbolRules]:
         path = self.paths.exchange_info
         reply = await self._wire.call(
-            "GET", path, security=None, weight=WEIGHTS["exchange_info"],
+            "GET", path, security=None,
             max_reply_bytes=EXCHANGE_INFO_MAX_BYTES,
         )  # fmt: skip
         return self._wire.parse(parse.parse_exchange_info, reply, path)
@@ -152,9 +152,7 @@ class ExchangeClient:
         path = self.paths.order
 
         async def send() -> Order:
-            reply = await self._wire.call(
-                "POST", path, params, weight=0, idempotent=False, order=True
-            )
+            reply = await self._wire.call("POST", path, params, idempotent=False, order=True)
             return self._wire.parse(parse.parse_order, reply, path)
 
         async def get() -> Order | None:
@@ -174,25 +172,22 @@ class ExchangeClient:
         self, symbol: str, *, order_id: int | None = None, client_order_id: str | None = None
     ) -> Order | None:
         """The order, or None if the exchange does not know it (-2013)."""
-        return await self._order_or_none("GET", symbol, order_id, client_order_id, "get_order")
+        return await self._order_or_none("GET", symbol, order_id, client_order_id)
 
     async def cancel_order(
         self, symbol: str, *, order_id: int | None = None, client_order_id: str | None = None
     ) -> Order | None:
         """The cancelled order, or None if it was already gone (-2011/-2013)."""
-        return await self._order_or_none(
-            "DELETE", symbol, order_id, client_order_id, "cancel_order"
-        )
+        return await self._order_or_none("DELETE", symbol, order_id, client_order_id)
 
     async def _order_or_none(
-        self, method: str, symbol: str, order_id: int | None, client_order_id: str | None,
-        weight_key: str,
-    ) -> Order | None:  # fmt: skip
+        self, method: str, symbol: str, order_id: int | None, client_order_id: str | None
+    ) -> Order | None:
         """One order by id; None when the exchange says it is gone (-2011/-2013)."""
         path = self.paths.order
         params = order_ref(symbol, order_id, client_order_id)
         try:
-            reply = await self._wire.call(method, path, params, weight=WEIGHTS[weight_key])
+            reply = await self._wire.call(method, path, params)
         except RejectedError as exc:
             if exc.order_gone:
                 return None
@@ -207,9 +202,7 @@ class ExchangeClient:
         params = modify_order_params(symbol, order_id, side, qty, price)
 
         async def modify() -> Order:
-            reply = await self._wire.call(
-                "PUT", path, params, weight=WEIGHTS["modify_order"], idempotent=False, order=True
-            )
+            reply = await self._wire.call("PUT", path, params, idempotent=False, order=True)
             return self._wire.parse(parse.parse_order, reply, path)
 
         return await self._capability("modify", modify)
@@ -217,33 +210,30 @@ class ExchangeClient:
     async def open_orders(self, symbol: str | None = None) -> list[Order]:
         path = self.paths.open_orders
         params = [("symbol", symbol)] if symbol else []
-        weight = WEIGHTS["open_orders" if symbol else "open_orders_all_symbols"]
-        reply = await self._wire.call("GET", path, params, weight=weight)
+        reply = await self._wire.call("GET", path, params)
         return self._wire.parse(parse.parse_open_orders, reply, path)
 
     async def cancel_all_orders(self, symbol: str) -> None:
         path = self.paths.all_open_orders
-        await self._wire.call(
-            "DELETE", path, [("symbol", symbol)], weight=WEIGHTS["all_open_orders"]
-        )
+        await self._wire.call("DELETE", path, [("symbol", symbol)])
 
     # ---------------------------------------------------------------------------------- account
 
     async def balance(self) -> list[Balance]:
         path = self.paths.balance
-        reply = await self._wire.call("GET", path, weight=WEIGHTS["balance"])
+        reply = await self._wire.call("GET", path)
         return self._wire.parse(parse.parse_balance, reply, path)
 
     async def position_risk(self, symbol: str | None = None) -> list[Position]:
         path = self.paths.position_risk
         params = [("symbol", symbol)] if symbol else []
-        reply = await self._wire.call("GET", path, params, weight=WEIGHTS["position_risk"])
+        reply = await self._wire.call("GET", path, params)
         return self._wire.parse(parse.parse_position_risk, reply, path)
 
     async def set_leverage(self, symbol: str, leverage: int) -> int:
         path = self.paths.leverage
         params = [("symbol", symbol), ("leverage", str(int(leverage)))]
-        reply = await self._wire.call("POST", path, params, weight=WEIGHTS["leverage"])
+        reply = await self._wire.call("POST", path, params)
         return self._wire.parse(parse.parse_leverage, reply, path)
 
     async def countdown_cancel_all(self, symbol: str, countdown_ms: int) -> None:
@@ -252,7 +242,7 @@ class ExchangeClient:
         params = [("symbol", symbol), ("countdownTime", str(int(countdown_ms)))]
 
         async def arm() -> None:
-            await self._wire.call("POST", path, params, weight=WEIGHTS["countdown_cancel_all"])
+            await self._wire.call("POST", path, params)
 
         await self._capability("countdown", arm)
 
@@ -260,9 +250,7 @@ class ExchangeClient:
         path = self.paths.listen_key
 
         async def create() -> str:
-            reply = await self._wire.call(
-                "POST", path, security=API_KEY, weight=WEIGHTS["listen_key"]
-            )
+            reply = await self._wire.call("POST", path, security=API_KEY)
             return self._wire.parse(parse.parse_listen_key, reply, path)
 
         return await self._capability("user_stream", create)
@@ -277,7 +265,7 @@ class ExchangeClient:
         path = self.paths.listen_key
 
         async def call() -> None:
-            await self._wire.call(method, path, security=API_KEY, weight=WEIGHTS["listen_key"])
+            await self._wire.call(method, path, security=API_KEY)
 
         await self._capability("user_stream", call)
 

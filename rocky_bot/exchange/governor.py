@@ -4,12 +4,18 @@ Binance counts request weight per IP, and all accounts of the fleet share one IP
 sees every `X-MBX-USED-WEIGHT-1M` header, tells loops when to skip non-essential polls (above 80 %
 of the limit), and holds the pauses that 429 (one client) and 418 (every client: the IP is banned)
 impose.
+
+It also keeps its own count of the fleet's last minute, from the weight table
+(`rocky_bot.binance_api.weights`) with every order action counted at 1: Rocky does not publish
+what it charges for orders, so the budget is planned pessimistically (DESIGN.md §7). Optional
+polls go by the larger of the two readings.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 import structlog
@@ -36,6 +42,8 @@ class WeightGovernor:
         self._seen_at = float("-inf")
         self._all_paused_until = float("-inf")
         self._paused_until: dict[str, float] = {}
+        self._sent: deque[tuple[float, int]] = deque()  # (time, weight at 1) of our requests
+        self._sent_total = 0
 
     @property
     def used_weight(self) -> int:
@@ -43,6 +51,21 @@ class WeightGovernor:
         if self._clock() - self._seen_at >= _WINDOW_S:
             return 0
         return self._used
+
+    @property
+    def planned_weight(self) -> int:
+        """Our own requests of the last minute, order actions at 1 (the pessimistic count)."""
+        horizon = self._clock() - _WINDOW_S
+        sent = self._sent
+        while sent and sent[0][0] <= horizon:
+            self._sent_total -= sent.popleft()[1]
+        return self._sent_total
+
+    def note_sent(self, weight_at_1: int) -> None:
+        """Count one of our requests (its table weight, order actions at 1)."""
+        if weight_at_1 > 0:
+            self._sent.append((self._clock(), weight_at_1))
+            self._sent_total += weight_at_1
 
     def observe(self, used_weight_1m: int) -> None:
         """Record the exchange's count from a reply header (the latest reply wins)."""
@@ -52,8 +75,10 @@ class WeightGovernor:
         self._seen_at = self._clock()
 
     def allow_optional(self) -> bool:
-        """False once the IP has used more than `optional_share` of its limit this minute."""
-        return self.used_weight <= self.optional_share * self.limit_per_min
+        """False once the IP has used more than `optional_share` of its limit this minute, by the
+        exchange's count or by our own pessimistic one."""
+        used = max(self.used_weight, self.planned_weight)
+        return used <= self.optional_share * self.limit_per_min
 
     def pause(self, seconds: float, *, client_id: str | None) -> None:
         """Hold one client (429) or, with `client_id=None`, every client (418) for `seconds`.

@@ -22,6 +22,7 @@ import httpx
 import structlog
 
 from rocky_bot.backoff import REQUEST_RETRY, Retrier
+from rocky_bot.binance_api.weights import COSTS, Cost
 from rocky_bot.exchange.auth import SECURITY, SIGNED, BinanceHmacAuth, ServerClock
 from rocky_bot.exchange.capabilities import ReplyProblems, problem_kind
 from rocky_bot.exchange.errors import (
@@ -41,12 +42,15 @@ from rocky_bot.exchange.replies import NOT_JSON, decode, reply_error
 
 log = structlog.get_logger()
 T = TypeVar("T")
+#: A path the weight table does not know (a dialect setting pointing elsewhere): counted as 1.
+UNPRICED = Cost(1, "", note="not in the table: counted as 1")
 
 
 @dataclass(frozen=True, slots=True)
 class RequestRecord:
-    """One HTTP attempt, for metrics and the benchmark. `weight` is the call's documented IP
-    weight; `endpoint` is the path only (the query holds the signature)."""
+    """One HTTP attempt, for metrics and the governor. `weight` is the call's IP weight from the
+    table (`binance_api.weights`), `weight_at_1` the same with an order action counted at 1;
+    `endpoint` is the path only (the query holds the signature)."""
 
     account: str
     method: str
@@ -55,6 +59,7 @@ class RequestRecord:
     code: int | None
     weight: int
     elapsed_s: float
+    weight_at_1: int = 0
 
 
 class Wire:
@@ -101,6 +106,13 @@ class Wire:
             base_url, auth=BinanceHmacAuth(api_key, secret, server_clock, recv_window_ms),
             timeout_s=timeout_s, max_connections=max_connections, transport=transport,
         )  # fmt: skip
+        # What `AsyncClient.build_request` would merge into every request, worked out once: it
+        # re-parsed the base URL and merged headers, cookies and timeout on each (issue 14).
+        self._base = str(self._http.base_url).rstrip("/")
+        self._urls: dict[str, httpx.URL] = {}
+        self._timeout = {"timeout": self._http.timeout.as_dict()}
+        self._form_headers = httpx.Headers(self._http.headers)
+        self._form_headers["Content-Type"] = "application/x-www-form-urlencoded"
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -123,18 +135,22 @@ class Wire:
         params: Sequence[tuple[str, str]] = (),
         *,
         security: str | None = SIGNED,
-        weight: int,
         idempotent: bool = True,
         order: bool = False,
         max_reply_bytes: int | None = None,
     ) -> Any:
-        """One logical call: repeats idempotent ones per `should_retry`, re-syncs on -1021."""
+        """One logical call: repeats idempotent ones per `should_retry`, re-syncs on -1021.
+
+        Its weight comes from the table: each attempt is counted by the governor and recorded."""
+        cost = COSTS.get((method, path), UNPRICED)
+        given = dict(params)
+        weights = (cost.ip_weight(given.get), cost.weight_at_1(given.get))
         attempts = self._max_read_attempts if idempotent else 1
         retry, attempt, resynced = self.retrier(), 1, False
         cap = max_reply_bytes or self._max_reply_bytes
         while True:
             try:
-                return await self._send(method, path, params, security, weight, order, cap)
+                return await self._send(method, path, params, security, weights, order, cap)
             except RejectedError as exc:
                 if exc.code != TIMESTAMP_CODE or security != SIGNED or resynced:
                     raise
@@ -161,7 +177,7 @@ class Wire:
         path: str,
         params: Sequence[tuple[str, str]],
         security: str | None,
-        weight: int,
+        weights: tuple[int, int],
         order: bool,
         max_reply_bytes: int,
     ) -> Any:
@@ -202,24 +218,28 @@ class Wire:
                 code = payload["code"]
             return payload
         finally:
-            self._record(method, path, status, code, weight, time.perf_counter() - started)
+            self._record(method, path, status, code, weights, time.perf_counter() - started)
 
     def _build(
         self, method: str, path: str, params: Sequence[tuple[str, str]], security: str | None
     ) -> httpx.Request:
-        """GET/DELETE carry parameters in the query, POST/PUT in a form body (as ccxt does)."""
+        """GET/DELETE carry parameters in the query, POST/PUT in a form body (as ccxt does).
+
+        Built as `AsyncClient.build_request` would (the client's headers, its timeout, the path
+        under its base URL), from parts worked out once per client and path."""
         encoded = urlencode(list(params))
-        extensions = {SECURITY: security} if security else {}
+        extensions = {**self._timeout, SECURITY: security} if security else {**self._timeout}
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = httpx.URL(self._base + path)
         if method in ("POST", "PUT") and encoded:
-            return self._http.build_request(
-                method,
-                path,
-                content=encoded.encode("ascii"),
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            return httpx.Request(
+                method, url, headers=self._form_headers, content=encoded.encode("ascii"),
                 extensions=extensions,
-            )
-        url = f"{path}?{encoded}" if encoded else path
-        return self._http.build_request(method, url, extensions=extensions)
+            )  # fmt: skip
+        if encoded:
+            url = url.copy_with(query=encoded.encode("ascii"))
+        return httpx.Request(method, url, headers=self._http.headers, extensions=extensions)
 
     def _no_reply(self, method: str, path: str, exc: httpx.HTTPError, order: bool) -> ExchangeError:
         """No HTTP reply. An order request that may have reached the exchange is 'unknown'."""
@@ -253,12 +273,15 @@ class Wire:
         path: str,
         status: int | None,
         code: int | None,
-        weight: int,
+        weights: tuple[int, int],
         elapsed: float,
     ) -> None:
+        self._governor.note_sent(weights[1])
         if self._on_request is None:
             return
-        record = RequestRecord(self.account, method, path, status, code, weight, elapsed)
+        record = RequestRecord(
+            self.account, method, path, status, code, weights[0], elapsed, weights[1]
+        )
         try:
             self._on_request(record)
         except Exception as exc:  # a metrics hook must never break trading

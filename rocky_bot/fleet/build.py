@@ -122,6 +122,7 @@ def build_account(
         account=account, executor=executor, feed=parts.feed, rules=rules,
         cap=Decimal(str(s.cap_for(spec.layer))), rng=rng, use_modify=s.use_modify,
         lean=lean if spec.role is Role.TAKER and s.taker_lean else None,
+        band_wakeups=s.band_wakeups, poll=upkeep.poll if s.poll_each_iteration else None,
     )  # fmt: skip
     loops = tuple(make_loop(s, ctx, symbol, rng) for symbol in s.symbols)
     state.on_change(waker(loops))
@@ -151,9 +152,10 @@ def make_loop(s: Settings, ctx: AccountContext, symbol: str, rng: random.Random)
         timing = LoopTiming(s.taker_interval_s, s.taker_jitter_s, s.min_sleep_s, 0, s.stagger)
         return TakerLoop(ctx, symbol, timing, ioc=s.taker_ioc)
     if role is Role.ANCHOR:
-        interval, jitter, drift = s.anchor_interval_s, s.anchor_jitter_s, s.anchor_drift_bps
+        interval, jitter = s.anchor_interval_s, s.anchor_jitter_s
     else:
-        interval, jitter, drift = s.ladder_interval_s, s.ladder_jitter_s, s.ladder_drift_bps
+        interval, jitter = s.ladder_interval_s, s.ladder_jitter_s
+    drift = s.drift_for(ctx.spec.layer, float(ctx.spec.offset_bps))
     # Each account's drift threshold is jittered so a mid move does not requote every maker in
     # the same millisecond (DESIGN.md §3.2: spread the herd, don't race it).
     drift *= 1 + rng.uniform(-s.drift_jitter, s.drift_jitter)

@@ -99,6 +99,7 @@ class Fleet:
         #: What the stop could not cancel (fleet/stop.py); non-empty makes `exit_code` 1.
         self.left_behind: list[LeftBehind] = []
         self.exit_code = 0
+        self._clock_offset_ms: int | None = None
 
     # --- what the fleet is made of ------------------------------------------------------------
     @property
@@ -125,15 +126,13 @@ class Fleet:
         self.feed.bound_prices({s: (r.min_price, r.max_price) for s, r in rules.items()})
         for index, account in enumerate(self.keys.accounts):
             unit = build_account(
-                self.parts,
-                index,
-                account,
-                rules,
-                on_breaker=self._on_breaker,
+                self.parts, index, account, rules, on_breaker=self._on_breaker,
                 lean=self._anchor_lean,
-            )
+            )  # fmt: skip
             for loop in unit.loops:
                 loop.on_iteration = self._observe_iteration
+            if self._clock_offset_ms is not None:  # one exchange, one host: one clock offset
+                unit.ctx.account.client.server_clock.adopt(self._clock_offset_ms)
             self.units.append(unit)
 
     def _anchor_lean(self, symbol: str) -> float:
@@ -197,6 +196,7 @@ class Fleet:
                     missing = [s for s in self.settings.symbols if s not in rules]
                     if missing:
                         raise ExchangeError(f"exchange does not list symbols {missing}")
+                    self._clock_offset_ms = await probe.sync_time()  # every account's offset
                     return rules
                 except ExchangeError as exc:
                     delay = next(delays)

@@ -1,11 +1,12 @@
 """The graceful stop's last duty: every account's open orders cancelled, and checked.
 
-An account is clean when the exchange's own `openOrders` shows nothing on any symbol; only then
-is its dead-man switch disarmed. An account that is not clean after every pass (the exchange
-refused, timed out, or orders kept appearing) keeps its dead-man armed, so the exchange empties
-the book by itself within the countdown, and is reported: one `orders_left` event lists every
-such account with what it left, and the daemon exits non-zero. A stop that failed is never
-silent.
+An account is clean when the exchange's own `openOrders` shows nothing on any symbol. Its dead-man
+switch is left to run out: on an empty book it cancels nothing, the next start re-arms it at
+set-up anyway, and disarming cost 10 weight per account and symbol (500 for the fleet) in the
+very minute a restart sets itself up (issue 14). An account that is not clean after every pass
+(the exchange refused, timed out, or orders kept appearing) is reported: one `orders_left` event
+lists every such account with what it left, the daemon exits non-zero, and the still-armed
+countdown empties the book by itself. A stop that failed is never silent.
 """
 
 from __future__ import annotations
@@ -64,10 +65,6 @@ async def cancel_account_orders(upkeep: AccountUpkeep) -> LeftBehind | None:
         return LeftBehind(account.account_id, left, error)
     for tracked in account.state.live_orders():
         account.state.forget(tracked.client_order_id)
-    try:
-        await upkeep.disarm_deadman()
-    except ExchangeError:
-        pass  # the countdown fires by itself and finds nothing to cancel
     return None
 
 

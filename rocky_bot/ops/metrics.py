@@ -44,6 +44,13 @@ class Metrics:
             "rocky_api_errors", "REST errors", ["endpoint", "code"], registry=r
         )
         self.used_weight = Gauge("rocky_used_weight_1m", "X-MBX-USED-WEIGHT-1M", registry=r)
+        self.request_weight = Counter(
+            "rocky_request_weight",
+            "Request weight sent, from the weight table: as Binance charges it, and with every "
+            "order action at 1 (how the budget is planned)",
+            ["counting"],
+            registry=r,
+        )
         self.feed_age = Gauge(
             "rocky_feed_age_seconds", "Age of the last mid", ["symbol"], registry=r
         )
@@ -132,6 +139,8 @@ class Metrics:
         code too (`{"code": 200}` after cancelling all orders): that is not an error."""
         endpoint = self.bounded("endpoint", record.endpoint)
         self.api_requests.labels(endpoint, self.bounded("method", record.method)).inc()
+        self.request_weight.labels("charged").inc(record.weight)
+        self.request_weight.labels("orders_at_1").inc(record.weight_at_1)
         code = None
         if record.code is not None and record.code < 0:
             code = str(record.code)

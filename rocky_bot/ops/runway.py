@@ -43,10 +43,15 @@ class Runway:
 
 
 class WalletHistory:
-    def __init__(self, maxlen: int = MAX_SAMPLES) -> None:
+    def __init__(self, maxlen: int = MAX_SAMPLES, fund_floor: Decimal | None = None) -> None:
         self._readings: deque[Reading] = deque(maxlen=maxlen)
         self.deposited = Decimal(0)
         self.last_deposit_at: float | None = None
+        #: The wallet under which the funding timer tops up, and since when the wallet has been
+        #: under it without a deposit (None: above it). A deposit that leaves it under the floor
+        #: restarts the clock: the timer is working.
+        self.fund_floor = fund_floor
+        self.unfunded_since: float | None = None
 
     def __len__(self) -> int:
         return len(self._readings)
@@ -57,6 +62,15 @@ class WalletHistory:
             if deposit > 0:
                 self.last_deposit_at = at
         self._readings.append(Reading(at, wallet - self.deposited, traded))
+        if self.fund_floor is not None:
+            if wallet >= self.fund_floor:
+                self.unfunded_since = None
+            elif self.unfunded_since is None or deposit > 0:
+                self.unfunded_since = at
+
+    def unfunded_s(self, now: float) -> float | None:
+        """How long the wallet has been under the funding floor without a deposit."""
+        return None if self.unfunded_since is None else now - self.unfunded_since
 
     def _window(self, now: float) -> tuple[Reading, Reading] | None:
         recent = [r for r in self._readings if now - r.at <= WINDOW_S]

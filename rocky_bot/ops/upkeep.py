@@ -61,12 +61,12 @@ class AccountUpkeep:
         self._clock = clock
         #: The asset the traded symbols book margin in (exchangeInfo): the wallet that counts.
         self.margin_asset = margin_asset
-        self.wallet_history = WalletHistory()
-        #: Since when the wallet is under the funding floor without a deposit (None: above it).
-        self.unfunded_since: float | None = None
+        floor = Decimal(str(settings.wallet_seed_usd * settings.fund_floor))
+        self.wallet_history = WalletHistory(fund_floor=floor)
         self._warned_wallet = False
         self._reconcile_wanted = asyncio.Event()
         self._armed: tuple[str, ...] = ()  # symbols whose dead-man countdown we keep armed
+        self._setup_mark: int | None = None  # the state's change count when set-up finished
         self.stream: UserStream | None = None
         self.optional_skipped = 0
 
@@ -76,18 +76,25 @@ class AccountUpkeep:
 
     # --- set-up -------------------------------------------------------------------------------
     async def setup(self) -> None:
-        """Before any quote: clock, leverage, leftovers cancelled, positions and wallet read."""
+        """Before any quote: clock, leverage, leftovers cancelled, wallet read, dead-man armed.
+
+        Positions are read here only without a user stream: with one, the snapshot it takes on
+        connecting reads them (a second read at set-up was 150 weight of the start-up minute).
+        """
         client = self.account.client
-        await client.sync_time()
+        if not client.server_clock.synced:  # the fleet syncs one client and shares its offset
+            await client.sync_time()
         for symbol in self.account.state.symbols:
             try:
                 await client.set_leverage(symbol, self.settings.leverage)
             except ApiError as exc:  # an exchange that refuses it is told once, not fatal
                 log.warning("leverage_not_set", symbol=symbol, code=exc.code, reason=exc.msg)
             await self.cancel_everything(symbol)
-        await self.account.positions.refresh()
+        if not self.settings.user_stream or client.capabilities.missing("user_stream"):
+            await self.account.positions.refresh()
         await self.read_wallet()
         await self.arm_deadman()
+        self._setup_mark = self.account.state.snapshot_mark()
 
     async def cancel_everything(self, symbol: str) -> int:
         """Cancel every open order of the account on `symbol` (ours or an earlier run's)."""
@@ -126,7 +133,10 @@ class AccountUpkeep:
             self.account.positions.streamed = streamed
             try:
                 wanted = self._reconcile_wanted.is_set()
-                if wanted or now >= next_reconcile:
+                # The spec's loops read open orders, positions and wallet every iteration: no
+                # periodic duty of ours repeats that (poll_each_iteration, bench profile spec).
+                periodic = not s.poll_each_iteration
+                if wanted or (periodic and now >= next_reconcile):
                     # Streamless, the reconcile is the only news of fills: never optional.
                     if wanted or not streamed or self._may_poll("reconcile"):
                         self._reconcile_wanted.clear()
@@ -138,9 +148,10 @@ class AccountUpkeep:
                     else:
                         next_reconcile = now + OPTIONAL_RETRY_S
                 if self._wants_deadman() and now >= next_deadman:
-                    next_deadman = now + s.deadman_heartbeat_s
+                    next_deadman = now + OPTIONAL_RETRY_S  # a failed heartbeat is retried soon
                     await self.arm_deadman()
-                if now >= next_wallet:
+                    next_deadman = now + s.deadman_heartbeat_s
+                if periodic and now >= next_wallet:
                     if self._may_poll("wallet"):
                         next_wallet = now + s.balance_interval_s
                         await self.read_wallet()
@@ -152,6 +163,14 @@ class AccountUpkeep:
                     log.warning("upkeep_failed", error=str(exc), kind=type(exc).__name__)
                 self.account.state.note_error(exc)
                 self.account.breaker.record_error(exc)
+
+    async def poll(self, symbol: str) -> None:
+        """The spec's iteration (profile `spec`): wallet, positions, the symbol's open orders."""
+        await self.read_wallet()
+        await self.account.positions.refresh()
+        mark = self.account.state.snapshot_mark()
+        orders = await self.account.client.open_orders(symbol)
+        self.account.state.replace_open_orders(symbol, orders, mark)
 
     def _may_poll(self, what: str) -> bool:
         if self._governor.allow_optional():
@@ -198,11 +217,6 @@ class AccountUpkeep:
                 raise
         self._armed = self.account.state.symbols
 
-    async def disarm_deadman(self) -> None:
-        for symbol in self._armed:
-            await self.account.client.countdown_cancel_all(symbol, 0)
-        self._armed = ()
-
     async def read_wallet(self) -> None:
         """The wallet in the margin asset (not the first of USDT/USDC: an account can hold both).
 
@@ -228,13 +242,7 @@ class AccountUpkeep:
         state.set_wallet(wallet, available)
         traded = state.traded_notional
         self.account.breaker.update_wallet(wallet, traded_notional=traded, deposit=deposit)
-        now = self._clock()
-        self.wallet_history.note(now, wallet, traded, deposit)
-        s = self.settings
-        if wallet >= Decimal(str(s.wallet_seed_usd * s.fund_floor)):
-            self.unfunded_since = None
-        elif self.unfunded_since is None or deposit > 0:
-            self.unfunded_since = now
+        self.wallet_history.note(self._clock(), wallet, traded, deposit)
         if deposit > 0:
             log.info("wallet_deposit_seen", amount=str(deposit), wallet=str(wallet))
         floor = Decimal(str(self.settings.wallet_seed_usd * self.settings.wallet_warn_share))
@@ -246,11 +254,6 @@ class AccountUpkeep:
             )  # fmt: skip
         elif wallet >= floor:
             self._warned_wallet = False
-
-    def unfunded_s(self) -> float | None:
-        """How long the wallet has been under the funding floor without a deposit."""
-        since = self.unfunded_since
-        return None if since is None else self._clock() - since
 
     def burn_per_day(self) -> float | None:
         """Net wallet decrease per day over the last hour (deposits are not income)."""
@@ -282,5 +285,13 @@ class AccountUpkeep:
                     self.note_wallet(balance.wallet, deposit=balance.change)
 
     async def on_stream_connected(self) -> None:
+        """A full re-snapshot after every (re)connect; on the first, when nothing was ordered
+        since set-up emptied the book, the open orders are known (none) and only positions are
+        read (60 weight less in the start-up minute)."""
         self.account.positions.streamed = True
-        await self.reconcile(positions=True)  # a full re-snapshot after every (re)connect
+        state, mark = self.account.state, self._setup_mark
+        self._setup_mark = None
+        if mark == state.snapshot_mark() and not state.inflight and not state.orders:
+            await self.account.positions.refresh()
+        else:
+            await self.reconcile(positions=True)

@@ -54,6 +54,9 @@ from rocky_bot.sandbox.signing import KeyStore
 
 log = structlog.get_logger()
 
+#: Idle HTTP connections are kept this long (AWS ALB's default idle timeout is 60 s).
+KEEP_ALIVE_S = 60
+
 LISTEN_KEY_EXPIRY_EVERY_MS = 1000
 STOP_TIMEOUT_S = 5.0
 
@@ -139,6 +142,9 @@ class SandboxExchange:
             ws_max_size=ws_limits.MAX_MESSAGE_BYTES,
             limit_concurrency=MAX_CONCURRENCY,
             timeout_graceful_shutdown=STOP_TIMEOUT_S,
+            # Like a load balancer's 60 s idle cut (uvicorn's 5 s default would make a client
+            # that requests every few seconds open a new connection each time).
+            timeout_keep_alive=KEEP_ALIVE_S,
         )
         self._server = server = _EmbeddedServer(uv_config)
         self._serve_task = asyncio.create_task(server.serve(), name="sandbox_http")

@@ -154,23 +154,23 @@ def routes(gw: Gateway, engine: Engine) -> list[Route]:
         ]  # fmt: skip
 
     return [
-        *(gw.route(f"/fapi/v{v}/balance", GET=Endpoint(balance, SIGNED, 5)) for v in (1, 2, 3)),
+        *(gw.route(f"/fapi/v{v}/balance", GET=Endpoint(balance, SIGNED)) for v in (1, 2, 3)),
         *(
-            gw.route(f"/fapi/v{v}/positionRisk", GET=Endpoint(position_risk_v2, SIGNED, 5))
+            gw.route(f"/fapi/v{v}/positionRisk", GET=Endpoint(position_risk_v2, SIGNED))
             for v in (1, 2)
         ),
-        gw.route("/fapi/v3/positionRisk", GET=Endpoint(position_risk_v3, SIGNED, 5)),
-        gw.route("/fapi/v2/account", GET=Endpoint(account(2), SIGNED, 5)),
-        gw.route("/fapi/v3/account", GET=Endpoint(account(3), SIGNED, 5)),
+        gw.route("/fapi/v3/positionRisk", GET=Endpoint(position_risk_v3, SIGNED)),
+        gw.route("/fapi/v2/account", GET=Endpoint(account(2), SIGNED)),
+        gw.route("/fapi/v3/account", GET=Endpoint(account(3), SIGNED)),
         gw.route("/fapi/v1/leverage", POST=Endpoint(leverage, SIGNED)),
         gw.route("/fapi/v1/leverageBracket", GET=Endpoint(leverage_bracket, SIGNED)),
-        gw.route("/fapi/v1/userTrades", GET=Endpoint(user_trades, SIGNED, 5)),
-        gw.route("/fapi/v1/commissionRate", GET=Endpoint(commission_rate, SIGNED, 20)),
-        gw.route("/fapi/v1/symbolConfig", GET=Endpoint(symbol_config, SIGNED, 5)),
-        gw.route("/fapi/v1/income", GET=Endpoint(income, SIGNED, 30)),
+        gw.route("/fapi/v1/userTrades", GET=Endpoint(user_trades, SIGNED)),
+        gw.route("/fapi/v1/commissionRate", GET=Endpoint(commission_rate, SIGNED)),
+        gw.route("/fapi/v1/symbolConfig", GET=Endpoint(symbol_config, SIGNED)),
+        gw.route("/fapi/v1/income", GET=Endpoint(income, SIGNED)),
         gw.route(
             "/fapi/v1/positionSide/dual",
-            GET=Endpoint(position_mode, SIGNED, 30),
+            GET=Endpoint(position_mode, SIGNED),
             POST=Endpoint(set_position_mode, SIGNED),
         ),
         gw.route("/fapi/v1/marginType", POST=Endpoint(margin_type, SIGNED)),

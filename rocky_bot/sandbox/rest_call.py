@@ -77,10 +77,11 @@ class Call:
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
+    """A handler and who may call it. What a call costs (IP weight, order counts) is not
+    declared here: the gateway reads it from `rocky_bot.binance_api.weights`, the one table."""
+
     handler: Callable[[Call], Any]
     security: str = "NONE"  # NONE | API_KEY | SIGNED
-    weight: int | Callable[[Call], int] = 1
-    orders: tuple[int, int] = (0, 0)  # counts on the account's 10 s and 1 min order limits
 
 
 def bounded(call: Call, name: str, default: int, top: int) -> int:

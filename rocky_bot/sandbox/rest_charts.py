@@ -1,5 +1,6 @@
 """Public endpoints about what traded: trades, aggTrades, klines (also continuous, mark and index
-price klines) and the 24 h ticker. All from the venue's own tape; weights as on Binance.
+price klines) and the 24 h ticker. All from the venue's own tape; weights as on Binance
+(`rocky_bot.binance_api.weights`).
 
 Klines come in every Binance interval from 1m to 1M, built from the venue's trades (mark and
 index klines from the mark sampled each second; the index is the reference price, which is
@@ -20,13 +21,7 @@ from rocky_bot.sandbox.grid import fmt_money
 from rocky_bot.sandbox.klines import INTERVALS, Kline
 from rocky_bot.sandbox.rest_call import Call, Endpoint, bounded
 from rocky_bot.sandbox.rest_gateway import Gateway
-from rocky_bot.sandbox.rest_public import per_symbol
 from rocky_bot.sandbox.stats import rolling_day
-
-
-def _klines_weight(call: Call) -> int:
-    limit = call.integer("limit", 500) or 500
-    return 1 if limit < 100 else 2 if limit < 500 else 5 if limit <= 1000 else 10
 
 
 def routes(gw: Gateway, engine: Engine) -> list[Route]:
@@ -89,13 +84,13 @@ def routes(gw: Gateway, engine: Engine) -> list[Route]:
         return out[0] if call.opt("symbol") else out
 
     return [
-        gw.route("/fapi/v1/trades", GET=Endpoint(trades, weight=5)),
-        gw.route("/fapi/v1/aggTrades", GET=Endpoint(agg_trades, weight=20)),
-        gw.route("/fapi/v1/klines", GET=Endpoint(klines, weight=_klines_weight)),
+        gw.route("/fapi/v1/trades", GET=Endpoint(trades)),
+        gw.route("/fapi/v1/aggTrades", GET=Endpoint(agg_trades)),
+        gw.route("/fapi/v1/klines", GET=Endpoint(klines)),
         gw.route("/fapi/v1/continuousKlines",
-                 GET=Endpoint(continuous_klines, weight=_klines_weight)),
-        gw.route("/fapi/v1/markPriceKlines", GET=Endpoint(mark_klines, weight=_klines_weight)),
+                 GET=Endpoint(continuous_klines)),
+        gw.route("/fapi/v1/markPriceKlines", GET=Endpoint(mark_klines)),
         gw.route("/fapi/v1/indexPriceKlines",
-                 GET=Endpoint(lambda c: mark_klines(c, "pair"), weight=_klines_weight)),
-        gw.route("/fapi/v1/ticker/24hr", GET=Endpoint(ticker_24h, weight=per_symbol(1, 40))),
+                 GET=Endpoint(lambda c: mark_klines(c, "pair"))),
+        gw.route("/fapi/v1/ticker/24hr", GET=Endpoint(ticker_24h)),
     ]  # fmt: skip

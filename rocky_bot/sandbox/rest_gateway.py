@@ -1,14 +1,16 @@
 """What every REST call goes through: weight, authentication, order counts, errors, headers.
 
-Endpoints are declared as `Endpoint(handler, security, weight, orders)`; the gateway turns them
-into Starlette routes whose wrapper does, in Binance's order: IP weight (429 -1003 past the
-limit), API key (-2014/-2015, HTTP 401, from the header alone: an unknown caller's body is
-never read), signature for SIGNED calls (-1102, -1022; over the raw strings, so a body is parsed
-only once it is signed), timestamp (-1021), the account's order counters (-1015), then the
-handler. Handlers are synchronous and return
-JSON-able values or raise `SandboxError`; every answer is `application/json`, and bad input is
-a Binance code, never a 500: a body that is not UTF-8 is -1100, more than `MAX_PARAMS`
-parameters -1101, each parameter is read strictly by `Call` (numbers.py).
+Endpoints are declared as `Endpoint(handler, security)`; what each costs (IP weight, order counts)
+comes from `rocky_bot.binance_api.weights`, the table the bot and the bench read too (the one
+import from outside the sandbox: it is data, not the bot). The gateway turns them into Starlette
+routes whose wrapper does, in Binance's order: IP weight (429 -1003 past the limit), API key
+(-2014/-2015, HTTP 401, from the header alone: an unknown caller's body is never read),
+signature for SIGNED calls (-1102, -1022; over the raw strings, so a body is parsed only once it
+is signed), timestamp (-1021), the account's order counters (-1015), then the handler. Handlers
+are synchronous and return JSON-able values or raise `SandboxError`; every answer is
+`application/json`, and bad input is a Binance code, never a 500: a body that is not UTF-8 is
+-1100, more than `MAX_PARAMS` parameters -1101, each parameter is read strictly by `Call`
+(numbers.py).
 
 Fault injection seam: `FaultHooks`. `FaultMiddleware` hands every HTTP request to `handle`, whose
 default asks `before_request` before routing (so a hook can delay, fail, time out or rate-limit
@@ -31,6 +33,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from rocky_bot.binance_api.weights import Cost, cost_of
 from rocky_bot.sandbox import errors
 from rocky_bot.sandbox.errors import SandboxError
 from rocky_bot.sandbox.rest_call import Call, Endpoint
@@ -146,17 +149,23 @@ class Gateway:
         return self.clock_ms() + self.faults().clock_skew_ms()
 
     def route(self, path: str, **methods: Endpoint) -> Route:
+        """A route serving `methods`; each must be priced in the weight table (KeyError if not)."""
+        priced = {m: (ep, cost_of(m, path)) for m, ep in methods.items()}
+
         async def endpoint(request: Request) -> Response:
-            return await self.dispatch(request, methods)
+            return await self.dispatch(request, priced)
 
         # Every method reaches `dispatch`, which answers unknown ones in Binance's JSON shape.
         return Route(path, endpoint, name=path, methods=ALL_METHODS)
 
-    async def dispatch(self, request: Request, methods: dict[str, Endpoint]) -> Response:
-        ep = methods.get(request.method)
-        if ep is None:
+    async def dispatch(
+        self, request: Request, methods: dict[str, tuple[Endpoint, Cost]]
+    ) -> Response:
+        found = methods.get(request.method)
+        if found is None:
             msg = f"Method {request.method} is not allowed on {request.url.path[:100]}."
             return error_response(SandboxError(-1000, msg, 405))
+        ep, cost = found
         now = self.clock_ms()
         ip = request.client.host if request.client else "unknown"
         headers: dict[str, str] = {}
@@ -164,8 +173,7 @@ class Gateway:
             # The query is small (http_limits bounds it) and weights read it (depth's limit).
             query = request.scope["query_string"].decode("latin-1")
             call = Call(parse_params(query), None, now, ip)
-            weight = ep.weight(call) if callable(ep.weight) else ep.weight
-            verdict = self.weights.admit(ip, weight, now)
+            verdict = self.weights.admit(ip, cost.ip_weight(call.get), now)
             headers["X-MBX-USED-WEIGHT-1M"] = str(verdict.used)
             if not verdict.admitted:
                 headers["Retry-After"] = str(verdict.retry_after_s)
@@ -183,8 +191,8 @@ class Gateway:
                 if signed:
                     self._check_time(call)
                 call.account = cred.account
-            if ep.orders != (0, 0):
-                self._count_orders(call.who, ep.orders, now, headers)
+            if cost.orders_10s or cost.orders_1m:
+                self._count_orders(call.who, (cost.orders_10s, cost.orders_1m), now, headers)
             result = ep.handler(call)
         except SandboxError as err:
             return error_response(err, headers)

@@ -1,5 +1,5 @@
 """Public endpoints about the venue itself (no key): ping, time, exchangeInfo, depth, tickers,
-premiumIndex, fundingRate, openInterest. Weights follow Binance's table (depth by `limit`).
+premiumIndex, fundingRate, openInterest. Weights: `rocky_bot.binance_api.weights`.
 
 Everything is read from the venue's own book and engine: GET /depth and /ticker/bookTicker show
 the book the accounts trade on (the same one the `bookTicker` and `depth` streams publish).
@@ -21,15 +21,6 @@ from rocky_bot.sandbox.orders import BUY, SELL
 from rocky_bot.sandbox.rest_call import Call, Endpoint, bounded
 from rocky_bot.sandbox.rest_gateway import Gateway
 from rocky_bot.sandbox.symbol_info import exchange_info
-
-
-def _depth_weight(call: Call) -> int:
-    limit = call.integer("limit", 500) or 500
-    return 2 if limit <= 50 else 5 if limit <= 100 else 10 if limit <= 500 else 20
-
-
-def per_symbol(one: int, every: int):
-    return lambda call: one if call.opt("symbol") else every
 
 
 def routes(gw: Gateway, engine: Engine, config: SandboxConfig) -> list[Route]:
@@ -118,11 +109,11 @@ def routes(gw: Gateway, engine: Engine, config: SandboxConfig) -> list[Route]:
             "/fapi/v1/exchangeInfo",
             GET=Endpoint(lambda call: exchange_info(config, gw.server_time_ms())),
         ),
-        gw.route("/fapi/v1/depth", GET=Endpoint(depth, weight=_depth_weight)),
-        gw.route("/fapi/v1/ticker/bookTicker", GET=Endpoint(book_ticker, weight=per_symbol(2, 5))),
-        gw.route("/fapi/v1/ticker/price", GET=Endpoint(price_ticker, weight=per_symbol(1, 2))),
-        gw.route("/fapi/v2/ticker/price", GET=Endpoint(price_ticker, weight=per_symbol(1, 2))),
-        gw.route("/fapi/v1/premiumIndex", GET=Endpoint(premium_index, weight=per_symbol(1, 10))),
+        gw.route("/fapi/v1/depth", GET=Endpoint(depth)),
+        gw.route("/fapi/v1/ticker/bookTicker", GET=Endpoint(book_ticker)),
+        gw.route("/fapi/v1/ticker/price", GET=Endpoint(price_ticker)),
+        gw.route("/fapi/v2/ticker/price", GET=Endpoint(price_ticker)),
+        gw.route("/fapi/v1/premiumIndex", GET=Endpoint(premium_index)),
         gw.route("/fapi/v1/fundingRate", GET=Endpoint(funding_rate)),
         gw.route("/fapi/v1/openInterest", GET=Endpoint(open_interest)),
     ]

@@ -190,26 +190,23 @@ def routes(gw: Gateway, engine: Engine) -> list[Route]:
         engine.countdown_cancel_all(call.who, symbol, countdown_ms)
         return {"symbol": symbol, "countdownTime": str(countdown_ms)}
 
-    def open_weight(call: Call) -> int:
-        return 1 if call.opt("symbol") else 40
-
     return [
         gw.route(
             "/fapi/v1/order",
-            POST=Endpoint(place, SIGNED, weight=0, orders=(1, 1)),
+            POST=Endpoint(place, SIGNED),
             GET=Endpoint(query, SIGNED),
             DELETE=Endpoint(cancel, SIGNED),
-            PUT=Endpoint(modify, SIGNED, weight=0, orders=(1, 1)),
+            PUT=Endpoint(modify, SIGNED),
         ),
         gw.route("/fapi/v1/openOrder", GET=Endpoint(query_open, SIGNED)),
-        gw.route("/fapi/v1/openOrders", GET=Endpoint(open_orders, SIGNED, weight=open_weight)),
-        gw.route("/fapi/v1/allOrders", GET=Endpoint(all_orders, SIGNED, weight=5)),
+        gw.route("/fapi/v1/openOrders", GET=Endpoint(open_orders, SIGNED)),
+        gw.route("/fapi/v1/allOrders", GET=Endpoint(all_orders, SIGNED)),
         gw.route("/fapi/v1/allOpenOrders", DELETE=Endpoint(cancel_all, SIGNED)),
         gw.route(
             "/fapi/v1/batchOrders",
-            POST=Endpoint(batch_place, SIGNED, weight=5, orders=(5, 1)),
-            PUT=Endpoint(batch_modify, SIGNED, weight=5, orders=(5, 1)),
+            POST=Endpoint(batch_place, SIGNED),
+            PUT=Endpoint(batch_modify, SIGNED),
             DELETE=Endpoint(batch_cancel, SIGNED),
         ),
-        gw.route("/fapi/v1/countdownCancelAll", POST=Endpoint(countdown, SIGNED, weight=10)),
+        gw.route("/fapi/v1/countdownCancelAll", POST=Endpoint(countdown, SIGNED)),
     ]

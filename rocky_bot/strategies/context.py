@@ -8,7 +8,7 @@ A plain bundle, built once by the fleet: the breaker's consequences live in
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -30,6 +30,11 @@ class AccountContext:
     use_modify: bool = True
     #: Takers only: symbol → lean in [-1, 1] towards BUY (see quoting.taker_side).
     lean: Callable[[str], float] | None = None
+    #: Makers wake when the mid leaves their band (False: the timer only, as the spec).
+    band_wakeups: bool = True
+    #: The spec's iteration (setting poll_each_iteration): symbol → read balance, positions and
+    #: open orders over REST before deciding. None: state comes from acks, stream and reconcile.
+    poll: Callable[[str], Awaitable[None]] | None = None
 
     @property
     def account_id(self) -> str:

@@ -1,11 +1,18 @@
 """Maker loops: a ladder keeps one order at its offset; the anchor keeps both sides at ±1 bps.
 
 They are the same loop with different sides, offset and drift, so one class serves both.
+
+A side woken because the mid left its band is requoted even if the mid is back inside by the
+time the loop looks (drift 0 for that side: re-centred on the current mid). Holding would be
+defensible, but then a quote that did leave its band waited for the next exit, seconds later,
+and "requote latency from the first band exit" (the README's definition) had a tail of seconds.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
+from functools import partial
 
 import structlog
 
@@ -20,6 +27,7 @@ from rocky_bot.strategies.quoting import (
     decide_maker_side,
     decide_unwind,
     order_exceeds_cap,
+    unwind_inputs,
 )
 
 log = structlog.get_logger()
@@ -45,6 +53,9 @@ class MakerLoop(StrategyLoop):
         self.qty = ctx.qty(symbol)
         self._bands: list[object] = []
         self._warned_cap = False
+        #: (offset, drift) each side last quoted with (an unwind may rest nearer the mid).
+        self._quoted = dict.fromkeys(self.all_sides, (ctx.spec.offset_bps, drift_bps))
+        self._exited: set[Side] = set()  # sides whose band the mid left since the last look
 
     async def iterate(self) -> None:
         ctx = self.ctx
@@ -59,14 +70,24 @@ class MakerLoop(StrategyLoop):
         if mid is None:
             return
         self._warn_if_cap_below_order(mid)
+        if ctx.poll is not None:
+            await ctx.poll(self.symbol)
         await ctx.account.positions.ensure_fresh(self.symbol)
+        exited, self._exited = self._exited, set()
+
+        def recentred(m: MakerInputs) -> MakerInputs:
+            return replace(m, drift_bps=Decimal(0)) if m.side in exited else m
+
         inputs = {side: self._inputs(side, mid) for side in self.all_sides}
         if self.ctx.spec.role is Role.ANCHOR:
-            intents = decide_anchor(inputs[Side.BUY], inputs[Side.SELL])
+            intents = decide_anchor(recentred(inputs[Side.BUY]), recentred(inputs[Side.SELL]))
         else:
-            intents = decide_maker_side(inputs[self.sides[0]])
+            own = recentred(inputs[self.sides[0]])
+            intents = decide_maker_side(own)
             if self.unwind_side is not None:
-                intents += decide_unwind(inputs[self.unwind_side])
+                unwind = unwind_inputs(own, intents, inputs[self.unwind_side])
+                self._quoted[self.unwind_side] = (unwind.offset_bps, unwind.drift_bps)
+                intents += decide_unwind(recentred(unwind))
         if intents:
             await ctx.executor.execute(intents)
         self._watch_bands()
@@ -92,13 +113,20 @@ class MakerLoop(StrategyLoop):
         for handle in self._bands:
             feed.unwatch(handle)
         self._bands.clear()
+        if not self.ctx.band_wakeups:
+            return  # the spec's loop: the timer alone decides when to look again
         if self.ctx.executor.throttled:
             return  # the order-rate guard held an intent back: retry on the heartbeat, not per tick
         for side in self.all_sides:
             quotes = self.ctx.state.live_quotes(self.symbol, side)
             if len(quotes) == 1:
-                low, high = band(quotes[0].price, side, self.ctx.spec.offset_bps, self.drift_bps)
-                self._bands.append(feed.watch_band(self.symbol, low, high, self.wake))
+                low, high = band(quotes[0].price, side, *self._quoted[side])
+                left = partial(self._band_left, side)
+                self._bands.append(feed.watch_band(self.symbol, low, high, left))
+
+    def _band_left(self, side: Side) -> None:
+        self._exited.add(side)
+        self.wake()
 
     async def pull(self, reason: str) -> None:
         for side in self.all_sides:

@@ -14,6 +14,10 @@ from rocky_bot.exchange.models import Side, SymbolRules, TimeInForce
 from rocky_bot.strategies.intents import Cancel, Exposure, Intent, LiveQuote, Modify, Place
 
 BPS = Decimal("0.0001")
+#: Where a ladder the cap gate has emptied rests its unwind: just outside the anchor's 1 bps, so
+#: the next taker on that side fills it. At the ladder's own offset it queued behind the anchor
+#: and the other ladders, and the level stayed empty for minutes (issue 14: quote uptime).
+URGENT_UNWIND_BPS = Decimal(2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +169,19 @@ def decide_unwind(m: MakerInputs) -> list[Intent]:
     if qty <= 0 or m.rules.check(target_price(m.mid, m.side, m.offset_bps, m.rules), qty):
         return [Cancel(m.symbol, q.client_order_id, "unwind_done") for q in m.live]
     return decide_maker_side(replace(m, qty=qty, reduce_only=True))
+
+
+def unwind_inputs(own: MakerInputs, own_intents: list[Intent], unwind: MakerInputs) -> MakerInputs:
+    """The unwind side's inputs: at the ladder's offset, or just outside the anchor while the cap
+    gate keeps the ladder's own side empty (it cancelled, or it can place nothing). Nearer the
+    mid, its drift is held to half that offset, so it never reaches the other side's anchor."""
+    gated = any(isinstance(i, Cancel) and i.reason == "cap_gate" for i in own_intents) or (
+        not own.live and not any(isinstance(i, Place | Modify) for i in own_intents)
+    )
+    if not gated:
+        return unwind
+    offset = min(unwind.offset_bps, URGENT_UNWIND_BPS)
+    return replace(unwind, offset_bps=offset, drift_bps=min(unwind.drift_bps, offset / 2))
 
 
 def _without(exposure: Exposure, quote: LiveQuote) -> Exposure:

@@ -26,6 +26,8 @@ class TakerLoop(StrategyLoop):
         mid = ctx.feed.mid(self.symbol)
         if mid is None:
             return
+        if ctx.poll is not None:
+            await ctx.poll(self.symbol)
         await ctx.account.positions.ensure_fresh(self.symbol)
         leftovers = [
             *ctx.state.live_quotes(self.symbol, Side.BUY),

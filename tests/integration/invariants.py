@@ -4,7 +4,9 @@
 it sees every order the exchange ever accepted — not what the bot believes it did:
 
 1. at most one live order per account, symbol and side; a second one is tolerated for `grace_s`
-   (the instant of a make-before-break replace; a scenario that slows requests widens it);
+   (the instant of a make-before-break replace). While the exchange refuses or drops requests
+   (`refusing()` … `answering()`), the replaced order's cancel cannot go through: a second order
+   is judged from the moment the exchange answers again;
 2. |position·mark| ≤ cap + one order's notional, per account and symbol;
 3. no clientOrderId accepted twice for one account (a retry must never double a decision);
 4. while the feed is down (`feed_down()` … `feed_up()`): nothing placed after `feed_stale_s`
@@ -65,6 +67,7 @@ class InvariantChecker:
     _doubles_since: dict[tuple[str, str, str], float] = field(default_factory=dict)
     _reported: set[str] = field(default_factory=set)
     _feed_down_at: float | None = None
+    _refusing: bool = False
     _exempt_until: float = 0.0
     _task: asyncio.Task[None] | None = None
 
@@ -110,6 +113,13 @@ class InvariantChecker:
     def feed_up(self) -> None:
         self._feed_down_at = None
         self.exempt_prices(2.0)
+
+    def refusing(self) -> None:
+        """The exchange refuses or drops requests: a make-before-break cannot finish."""
+        self._refusing = True
+
+    def answering(self) -> None:
+        self._refusing = False
 
     def exempt_prices(self, seconds: float) -> None:
         """A price jump: orders decided on the old mid may still arrive for a moment."""
@@ -183,6 +193,8 @@ class InvariantChecker:
             if key not in doubled:
                 del self._doubles_since[key]
         for key in doubled:
+            if self._refusing:
+                self._doubles_since[key] = now  # judged once the exchange answers again
             since = self._doubles_since.setdefault(key, now)
             self.longest_double_s = max(self.longest_double_s, now - since)
             if now - since > self.grace_s:

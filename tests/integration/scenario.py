@@ -142,12 +142,15 @@ async def run_scenario(
     recovery_within_s: float = RECOVERY_WITHIN_S,
     check: Callable[[FleetHandle, InvariantChecker], Awaitable[None]] | None = None,
     before_start: Callable[[SandboxExchange], Awaitable[None]] | None = None,
+    refuses: bool = False,
     **overrides,
 ) -> Outcome:
     """Fault for `hold_s`, clear, recover; assert the invariants; return the figures.
 
     `inject`/`clear` get the checker (its `.sandbox` is the exchange); `check` runs at the end
     of the hold, while the fault is still on; `before_start` before the daemon starts.
+    `refuses`: the fault makes the exchange refuse or drop requests, so a second order left by
+    a replace whose cancel failed is judged (against `grace_s`) from the clear on.
     """
     with captured_log() as log:
         async with fault_sandbox() as sandbox:
@@ -155,8 +158,9 @@ async def run_scenario(
                 await before_start(sandbox)
             async with running_fleet(sandbox, tmp_path, **{**MATRIX, **overrides}) as handle:
                 out = await _exercise(
-                    handle, log, inject, hold_s, clear, grace_s, settle_s, recovery_within_s, check
-                )
+                    handle, log, inject, hold_s, clear, grace_s, settle_s, recovery_within_s,
+                    check, refuses,
+                )  # fmt: skip
     name = os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[-1].split(" ")[0]
     print(
         f"\nMATRIX {name}: back in full {out.recovery_s:.2f}s after the clear, longest second "
@@ -173,18 +177,21 @@ async def run_scenario(
 
 async def _exercise(
     handle: FleetHandle, log: io.StringIO, inject, hold_s, clear, grace_s, settle_s,
-    recovery_within_s, check,
+    recovery_within_s, check, refuses,
 ) -> Outcome:  # fmt: skip
     sandbox = handle.sandbox
     async with InvariantChecker(
         sandbox, handle.account_names, handle.settings, grace_s=grace_s
     ) as inv:
         formed = await eventually(lambda: funnel_full(handle), FUNNEL_WITHIN_S)
+        if refuses:
+            inv.refusing()
         await inject(inv)
         await asyncio.sleep(hold_s)
         if check is not None:
             await check(handle, inv)
         await (clear or _clear_all)(inv)
+        inv.answering()
         cleared = iterations(handle.fleet)
         recovery = await eventually(
             lambda: funnel_full(handle) and breakers_closed(handle), recovery_within_s

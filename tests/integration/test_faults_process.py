@@ -74,9 +74,11 @@ async def funnel_up(
     await eventually(full, 30)
 
 
-def test_the_default_dead_man_countdown_is_at_most_60_s_with_a_heartbeat_well_inside():
+def test_the_default_dead_man_countdown_is_at_most_5_min_with_a_heartbeat_well_inside():
+    # Issue 14 lengthened it from 60 s: at weight 10 per account and symbol, a 40 s heartbeat
+    # was 90 % of the fleet's request weight. A restart still cancels leftovers at set-up.
     defaults = Settings(_env_file=None)
-    assert 0 < defaults.deadman_countdown_s <= 60
+    assert 0 < defaults.deadman_countdown_s <= 300
     assert defaults.deadman_heartbeat_s <= defaults.deadman_countdown_s * 2 / 3
 
 

@@ -7,9 +7,10 @@ in the log stream, /status or /metrics. Holds are 4–6 s: the daemon's reaction
 compressed with it (scenario.MATRIX: 1 s client timeout, 1–4 s breaker cooldowns).
 
 `grace_s` is how long a second live order on one side is tolerated (invariant 1's "instant of a
-make-before-break replace"): 0.3 s on a healthy exchange, widened by exactly what the fault
-does to the two requests of a replace (the cancel of the old order is delayed, retried, or
-held back by a Retry-After).
+make-before-break replace"): 0.3 s on a healthy exchange, widened by what the fault does to the
+two requests of a replace (a slow exchange delays the cancel). Where the exchange refuses or
+drops requests (`refuses=True`: 5xx, timeouts, 429, 418) the cancel of the replaced order cannot
+go through until it answers again, so a second order is judged from the clear on.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ async def test_error_rate(tmp_path):
     Each timed-out order is looked up by its clientOrderId before any resend, so no decision is
     ever doubled (invariant 3), and the daemon's picture stays true enough to hold 1 and 2.
     """
-    out = await run_scenario(tmp_path, inject=faults(error_rate=0.3), hold_s=5, grace_s=1.5)
+    out = await run_scenario(
+        tmp_path, inject=faults(error_rate=0.3), hold_s=5, grace_s=1.0, refuses=True
+    )
     assert out.injected["error_executed"] > 0
     assert "order_status_recovered" in out.log  # a 503'd order that did land was found
     report("error_rate", out)
@@ -54,7 +57,9 @@ async def test_timeout_rate(tmp_path):
     """20 % of calls executed, then held past the 1 s client timeout. A replace's new order can
     take 1 s (timeout) + a lookup that itself times out before it is confirmed, and the old
     one is cancelled only then: the make-before-break window is a few client timeouts long."""
-    out = await run_scenario(tmp_path, inject=faults(timeout_rate=0.2), hold_s=5, grace_s=5.0)
+    out = await run_scenario(
+        tmp_path, inject=faults(timeout_rate=0.2), hold_s=5, grace_s=1.0, refuses=True
+    )
     assert out.injected["timeout"] > 10
     assert "order_status_recovered" in out.log
     report("timeout_rate", out)
@@ -64,7 +69,7 @@ async def test_rate_limit(tmp_path):
     """429 + Retry-After 1 s on everything: every client pauses instead of hammering."""
     out = await run_scenario(
         tmp_path, inject=faults(rate_limit=True, retry_after_s=1), hold_s=4,
-        grace_s=2.5,
+        grace_s=1.0, refuses=True,
     )  # fmt: skip
     # Paused clients do not retry before Retry-After: about one 429 per account per second.
     assert out.injected["rate_limit"] < 30 * 4 * 3, out.injected
@@ -75,7 +80,7 @@ async def test_ban(tmp_path):
     """418 + Retry-After 2 s: the IP is banned, so every client of the fleet pauses at once."""
     out = await run_scenario(
         tmp_path, inject=faults(ban=True, retry_after_s=2), hold_s=4,
-        grace_s=4.5,
+        grace_s=1.0, refuses=True,
     )  # fmt: skip
     assert out.injected["ban"] < 30 * 4, out.injected  # one 418 stops everyone for 2 s
     report("ban", out)

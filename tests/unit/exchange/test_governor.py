@@ -84,3 +84,16 @@ async def test_wait_ready_sleeps_out_the_pause_including_extensions() -> None:
     await gov.wait_ready("a", sleep=sleep)
     assert t.slept == [10, 20]
     assert gov.paused_for("a") == 0
+
+
+def test_own_requests_are_counted_pessimistically_for_a_minute() -> None:
+    """Rocky does not publish what orders cost: a burst of order actions at 1 each holds back
+    optional polls even when the exchange's header says little was used (DESIGN.md §7)."""
+    t = FakeTime()
+    gov = WeightGovernor(limit_per_min=100, clock=t)
+    gov.observe(10)
+    for _ in range(81):
+        gov.note_sent(1)
+    assert gov.planned_weight == 81 and not gov.allow_optional()
+    t.now += 60
+    assert gov.planned_weight == 0 and gov.allow_optional()

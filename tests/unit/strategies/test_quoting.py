@@ -17,6 +17,7 @@ from rocky_bot.exchange.models import Side, SymbolRules
 from rocky_bot.strategies.intents import Cancel, Exposure, LiveQuote, Modify, Place
 from rocky_bot.strategies.quoting import (
     BPS,
+    URGENT_UNWIND_BPS,
     MakerInputs,
     TakerInputs,
     band,
@@ -28,6 +29,7 @@ from rocky_bot.strategies.quoting import (
     order_exceeds_cap,
     taker_side,
     target_price,
+    unwind_inputs,
 )
 
 B, S = Side.BUY, Side.SELL
@@ -627,3 +629,32 @@ def test_anchor_side_already_at_target_is_not_touched():
 )
 def test_taker_side_leans_against_the_anchor(fair, lean, u, expected):
     assert taker_side(fair, lean, u) is expected
+
+
+# --- a ladder the cap gate has emptied unwinds just outside the anchor -------------------------
+
+
+def _unwind_offset(own_exposure: Exposure, live=()) -> D:
+    own = maker(B, exposure=own_exposure, live=live)
+    return unwind_inputs(own, decide_maker_side(own), maker(S, exposure=own_exposure)).offset_bps
+
+
+@pytest.mark.parametrize(
+    ("position", "live", "offset"),
+    [
+        ("0.0012", (), D(5)),  # room for one more: quoting, the unwind stays at its offset
+        ("0.0029", (), URGENT_UNWIND_BPS),  # gated: nothing placed, the unwind moves in
+        ("0.0029", (quote("b1", str(BUY_5)),), URGENT_UNWIND_BPS),  # gated: its order cancelled
+    ],
+)
+def test_a_gated_ladder_unwinds_just_outside_the_anchor(position, live, offset):
+    exposure = Exposure(
+        position=D(position), resting_buy=sum((q.remaining_qty for q in live), D(0))
+    )
+    assert _unwind_offset(exposure, live) == offset
+
+
+def test_an_urgent_unwind_never_drifts_to_the_other_sides_anchor():
+    deep = maker(B, offset_bps=D(100), drift_bps=D(20), exposure=Exposure(position=D("0.009")))
+    got = unwind_inputs(deep, decide_maker_side(deep), maker(S, offset_bps=D(100), drift_bps=D(20)))
+    assert (got.offset_bps, got.drift_bps) == (URGENT_UNWIND_BPS, URGENT_UNWIND_BPS / 2)
