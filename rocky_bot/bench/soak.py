@@ -208,7 +208,9 @@ async def run_soak(cfg: SoakConfig, workdir: Path) -> dict[str, Any]:
         "funnel": funnel,
         "exit_code": exit_code,
         "open_orders_left": tally["open_orders_at_end"],
-        "per_role_at_real_fees": per_role(tally["accounts"], cfg.compression, t1 - ready_at),
+        "per_role_at_real_fees": per_role(
+            tally["accounts"], cfg.compression, t1 - ready_at, [a.account_id for a in keys.accounts]
+        ),
         "startup_to_ready_s": round(ready_at - launched, 1),
         "config": {
             **asdict(cfg),

@@ -106,11 +106,19 @@ def log_figures(
     }
 
 
-def per_role(accounts: dict[str, dict[str, float]], fee_multiplier: float, span_s: float):
+def per_role(
+    accounts: dict[str, dict[str, float]],
+    fee_multiplier: float,
+    span_s: float,
+    ids: list[str] | None = None,
+):
     """What each role gains or loses per account per day *at the exchange's real fees*: the
-    soak charged fees × `fee_multiplier`, so its fees are divided back; PnL is realized PnL."""
+    soak charged fees × `fee_multiplier`, so its fees are divided back; PnL is realized PnL.
+    `ids`: every account of the fleet (one that never traded counts, at zero)."""
+    zero = {"fees": 0.0, "realized": 0.0, "notional": 0.0, "fills": 0}
+    everyone = {**dict.fromkeys(ids or (), zero), **accounts}
     groups: dict[str, list[dict[str, float]]] = {}
-    for name, row in accounts.items():
+    for name, row in everyone.items():
         try:
             layer = parse_account_id(name).layer.value
         except ValueError:

@@ -78,6 +78,10 @@ def test_cost_per_role_divides_the_fee_multiplier_back_out() -> None:
     assert roles["taker"]["fees_per_day"] == 5.0  # 840 / 168: Binance's 5 bps
     assert roles["taker"]["change_per_day"] == -10.0 and roles["taker"]["cost_bps"] == 10.0
     assert roles["anchor"]["change_per_day"] == 1.0 and roles["anchor"]["cost_bps"] == -1.0
+    # a taker that never traded counts in its role's average, at zero
+    three = per_role(accounts, 168, 86400, ids=["taker-1", "taker-2", "taker-3", "mm-anchor"])
+    assert three["taker"]["accounts"] == 3
+    assert three["taker"]["change_per_day"] == pytest.approx(-20 / 3, abs=0.01)
 
 
 def report(**overrides) -> dict:
