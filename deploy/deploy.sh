@@ -17,13 +17,16 @@ Ship this checkout to HOST (an ssh destination, e.g. ec2-user@bot.example.com) a
                   behind, and on HOST is left alone)
   3. copy keys    only with --with-keys: exactly the keys files the units use, mode 600
   4. uv sync      uv sync --frozen --no-dev, in DEPLOY_DIR
-  5. install units  deploy/rocky-bot.service (or rocky-bot@.service with --shard)
-                  into ~/.config/systemd/user/
+  5. install units  deploy/rocky-bot.service and the funding timer rocky-bot-fund.service +
+                  rocky-bot-fund.timer (or the @ templates with --shard) into
+                  ~/.config/systemd/user/
   6. check keys   the unit's keys file must exist on HOST; any *keys*.json* or .env* file
                   in DEPLOY_DIR that others may read is set to mode 600 (keys/ to 700), and
-                  each change is reported
+                  each change is reported; warns when the funding timer's admin token
+                  file (~/.config/rocky-bot/admin-token) is missing
   7. daemon-reload, enable, restart   (restart waits for READY=1: the unit is Type=notify)
-  8. status       systemctl --user status and the last journal lines
+  8. start timer  (re)start the hourly funding timer
+  9. status       systemctl --user status and the last journal lines
 
 Options:
   --with-keys    also copy .keys.json (or keys/NAME.json with --shard), mode 600 on HOST
@@ -116,17 +119,22 @@ else
   unit_dir="%h/$rel"
 fi
 
+# The daemon's unit(s), and the funding timer that keeps their wallets up (the only unit that
+# reads the admin token: the daemon never holds it).
 if ((${#shards[@]})); then
-  unit_files=(rocky-bot@.service)
+  unit_files=(rocky-bot@.service rocky-bot-fund@.service rocky-bot-fund@.timer)
   units=()
+  timers=()
   keys_files=()
   for shard in "${shards[@]}"; do
     units+=("rocky-bot@${shard}.service")
+    timers+=("rocky-bot-fund@${shard}.timer")
     keys_files+=("keys/${shard}.json")
   done
 else
-  unit_files=(rocky-bot.service)
+  unit_files=(rocky-bot.service rocky-bot-fund.service rocky-bot-fund.timer)
   units=(rocky-bot.service)
+  timers=(rocky-bot-fund.timer)
   keys_files=(.keys.json)
 fi
 for unit_file in "${unit_files[@]}"; do
@@ -263,15 +271,22 @@ done &&
 if [ -d keys ] && [ -n "$(find keys -maxdepth 0 -perm /077)" ]; then
   chmod 700 keys || { echo "keys/ on this host is open to others and cannot be set to 700" >&2; exit 1; }
   echo "warning: keys/ was open to others on this host: set to 700" >&2
+fi &&
+if [ ! -f "$HOME/.config/rocky-bot/admin-token" ]; then
+  echo "warning: no ~/.config/rocky-bot/admin-token on this host: the funding timer fails (exit 78) until it exists, and the wallets run dry (README.md, Funding)" >&2
 fi'
 remote "check keys" "$check"
 
 # 7. reload, enable, restart. Type=notify: restart returns when the fleet said READY=1.
 remote "daemon-reload" "systemctl --user daemon-reload"
-remote "enable" "systemctl --user enable ${units[*]}"
+remote "enable" "systemctl --user enable ${units[*]} ${timers[*]}"
 remote "restart" "systemctl --user restart ${units[*]}"
 
-# 8. status and the last journal lines; a unit that died right after READY=1 fails the deploy.
+# 8. the funding timer: (re)started so a changed schedule takes effect; Persistent=true runs a
+# missed hour at once.
+remote "start timer" "systemctl --user restart ${timers[*]}"
+
+# 9. status and the last journal lines; a unit that died right after READY=1 fails the deploy.
 remote "status" "systemctl --user --no-pager --full status ${units[*]}"
 if ((dry_run)); then
   say "done (dry run: nothing was copied or changed)"

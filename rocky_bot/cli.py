@@ -1,4 +1,5 @@
-"""Command line: `rocky-bot run | sandbox | mint | reset | status | book | check-keys | bench`.
+"""Command line: `rocky-bot run | sandbox | mint | fund | reset | status | book | check-keys | bench
+| soak`.
 
 Every user-facing failure is one line on stderr and an exit status (78 for configuration, as
 systemd's RestartPreventExitStatus expects); a traceback is a bug.
@@ -59,6 +60,13 @@ class _RefusedOnArgv(argparse.Action):
         )
 
 
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text}: expected a number > 0")
+    return value
+
+
 def _lazy(module: str, func: str) -> Callable[[argparse.Namespace], int]:
     def call(args: argparse.Namespace) -> int:
         import importlib
@@ -100,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replay", default=None, help="replay a recorded bookTicker file instead")
     p.add_argument("--seed", type=int, default=None, help="seed the synthetic price path")
     p.add_argument(
+        "--fee-multiplier", type=_positive, default=1.0,
+        help="charge maker and taker fees × this (an accelerated life test; default 1)",
+    )  # fmt: skip
+    p.add_argument(
         "--fleet-status-url", default=None,
         help="with --no-fleet: a daemon's /status URL for the page's fleet panel",
     )  # fmt: skip
@@ -112,8 +124,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--amount", type=float, default=100.0)
     p.add_argument("--accounts", type=int, default=30)
     p.add_argument("--force", action="store_true", help="overwrite an existing keys file")
-    p.add_argument("--top-up", action="store_true", help="credit the accounts of --out instead")
+    p.add_argument(
+        "--top-up", action="store_true",
+        help="fund the accounts of --out up to --amount (an alias of `rocky-bot fund`)",
+    )  # fmt: skip
     p.set_defaults(func=_lazy("rocky_bot.ops.onboarding", "cmd_mint"))
+
+    p = sub.add_parser("fund", help="top every wallet under the floor back up (admin faucet)")
+    p.add_argument("--keys", type=Path, help="keys file (default ROCKY_KEYS_PATH or ./.keys.json)")
+    p.add_argument(
+        "--floor", type=float, default=None,
+        help="fund wallets under this share of ROCKY_WALLET_SEED_USD (default ROCKY_FUND_FLOOR)",
+    )  # fmt: skip
+    p.add_argument("--to", type=float, default=100.0, help="top each one up to this (USD)")
+    p.add_argument("--admin-token", action=_RefusedOnArgv, help=argparse.SUPPRESS)
+    p.set_defaults(func=_lazy("rocky_bot.ops.funding", "cmd_fund"))
 
     p = sub.add_parser("reset", help="cancel every open order (and --flatten positions)")
     p.add_argument("--keys", type=Path)
@@ -158,6 +183,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="write PROFILE-seedN.json per run here (the README's reports)",
     )
     p.set_defaults(func=_lazy("rocky_bot.bench.run", "cmd_bench"))
+
+    p = sub.add_parser("soak", help="an accelerated week: fees × days·86400/duration; JSON report")
+    p.add_argument("--days", type=_positive, default=7.0, help="simulated days")
+    p.add_argument("--duration", type=_positive, default=3600.0, help="real seconds")
+    p.add_argument("--out", type=Path, default=Path("soak-report.json"))
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--tick-rate", type=_positive, default=20.0, help="bookTicker msgs/s/symbol")
+    p.add_argument("--keep", type=Path, default=None, help="keep logs and tally in this directory")
+    p.set_defaults(func=_lazy("rocky_bot.bench.soak", "cmd_soak"))
     return parser
 
 

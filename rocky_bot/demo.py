@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import time
+from decimal import Decimal
 
 import httpx
 
@@ -53,6 +54,7 @@ async def run_sandbox(args: argparse.Namespace) -> int:
             msgs_per_s=args.tick_rate,
             replay_path=args.replay,
             seed=args.seed,
+            fee_multiplier=Decimal(str(args.fee_multiplier)),
             fleet_status_url=args.fleet_status_url,
         )
     )

@@ -61,6 +61,8 @@ class LinkSettings:
     #: A connection open this long counts as good even if it delivered nothing (None: never).
     stable_after_s: float | None = None
     backoff: Backoff = field(default=RECONNECT)
+    #: websockets' keepalive ping (its default, 20 s); None leaves it to the server's pings.
+    ping_interval_s: float | None = 20.0
 
 
 def _as_is(text: str) -> str:
@@ -152,7 +154,7 @@ class Reconnector:
             # than the bytes it saves.
             async with connect(
                 url, open_timeout=s.open_timeout_s, close_timeout=s.close_timeout_s,
-                compression=None,
+                compression=None, ping_interval=s.ping_interval_s,
             ) as ws:  # fmt: skip
                 self.connection = ws
                 if self._closed.is_set():  # close() raced the handshake

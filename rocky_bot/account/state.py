@@ -40,6 +40,11 @@ class TrackedOrder:
         return LiveQuote(self.client_order_id, self.side, self.price, self.remaining)
 
 
+#: Client ids of finished orders remembered, so a late echo of one is not taken for a new order.
+#: Far more than an account finishes within any reply's delay; weeks do not grow it.
+CLOSED_IDS = 4096
+
+
 class AccountState:
     def __init__(self, account_id: str, symbols: Iterable[str]) -> None:
         self.account_id = account_id
@@ -75,6 +80,16 @@ class AccountState:
 
     def live_orders(self, symbol: str | None = None) -> list[TrackedOrder]:
         return [o for o in self.orders.values() if symbol is None or o.symbol == symbol]
+
+    def footprint(self) -> dict[str, int]:
+        """How much this state holds (for the steady-state tests: weeks must not grow it).
+        Live and in-flight orders are bounded by the loops; closed ids by `CLOSED_IDS`;
+        unconfirmed fills by the position update that confirms them."""
+        return {
+            "orders": len(self.orders), "inflight": len(self.inflight),
+            "closed_ids": len(self._closed),
+            "unconfirmed_fills": sum(len(v) for v in self._unconfirmed.values()),
+        }  # fmt: skip
 
     def position(self, symbol: str) -> Decimal:
         return self._position.get(symbol, ZERO) + sum(
@@ -145,7 +160,7 @@ class AccountState:
         """The order is gone for good (filled, cancelled, expired, or never existed)."""
         self.orders.pop(client_order_id, None)
         self._closed[client_order_id] = None
-        while len(self._closed) > 4096:
+        while len(self._closed) > CLOSED_IDS:
             self._closed.popitem(last=False)
 
     # --- the exchange's word --------------------------------------------------------------------

@@ -81,6 +81,7 @@ class UserStream:
         close_timeout_s: float = 2.0,
         max_connection_age_s: float = 23 * 3600,  # Binance drops connections at 24 h
         stable_after_s: float = 10.0,  # a connection this old counts as good: backoff resets
+        ping_interval_s: float | None = 20.0,
     ) -> None:
         self._client = client
         self._base = ws_base_url.rstrip("/")
@@ -92,6 +93,7 @@ class UserStream:
             open_timeout_s=open_timeout_s, close_timeout_s=close_timeout_s,
             max_age_s=max_connection_age_s, stable_after_s=stable_after_s,
             backoff=Backoff(initial_s=backoff_initial_s, max_s=backoff_max_s),
+            ping_interval_s=ping_interval_s,
         )  # fmt: skip
         self._link = Reconnector(
             "user_stream", settings, progress=lambda: self.events, rng=rng, clock=clock,

@@ -51,6 +51,7 @@ class FeedSettings:
     #: An open connection silent this long (no message at all) is presumed dead and replaced.
     silent_reconnect_s: float = 30.0
     close_timeout_s: float = 2.0
+    ping_interval_s: float | None = 20.0  # websockets' keepalive ping
 
     def guard_limits(self) -> GuardLimits:
         return GuardLimits.from_pcts(
@@ -65,6 +66,7 @@ class FeedSettings:
             open_timeout_s=self.open_timeout_s, close_timeout_s=self.close_timeout_s,
             max_age_s=self.max_connection_age_s,
             backoff=Backoff(initial_s=self.backoff_initial_s, max_s=self.backoff_max_s),
+            ping_interval_s=self.ping_interval_s,
         )  # fmt: skip
 
 

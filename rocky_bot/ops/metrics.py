@@ -15,6 +15,13 @@ if TYPE_CHECKING:
     from rocky_bot.exchange.client import RequestRecord
 
 
+#: Distinct values a label fed from the exchange (an error code, a rejection reason, an endpoint)
+#: may take before new ones are counted as "other": each value is a series for as long as the
+#: process lives, so weeks of a misbehaving exchange must not grow /metrics without bound.
+MAX_LABEL_VALUES = 64
+OTHER = "other"
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry()
@@ -101,27 +108,48 @@ class Metrics:
         self.fleet_runway = Gauge(
             "rocky_fleet_runway_hours", "Fleet wallet / fleet burn, in hours", registry=r
         )
+        self.unfunded = Gauge(
+            "rocky_unfunded_seconds",
+            "Seconds the wallet has been under the funding floor without a deposit (0: above it)",
+            ["account"],
+            registry=r,
+        )
         self.last_funding_age = Gauge(
             "rocky_last_funding_age_seconds",
             "Seconds since a deposit reached any account (+Inf: none since start)",
             registry=r,
         )
         self._totals: dict[tuple[int, tuple[str, ...]], float] = {}
+        self._label_values: dict[str, set[str]] = {}
+
+    def bounded(self, label: str, value: str) -> str:
+        """`value` for the label `label`, or "other" once it has had MAX_LABEL_VALUES others."""
+        seen = self._label_values.setdefault(label, set())
+        if value in seen:
+            return value
+        if len(seen) >= MAX_LABEL_VALUES:
+            return OTHER
+        seen.add(value)
+        return value
 
     def record_request(self, record: RequestRecord, used_weight: int) -> None:
         """One REST attempt (the client's `on_request` hook): counted by endpoint and method; a
         failure also by its code: Binance's (negative, `-2019`), else `http_503`, or `transport`
         when no reply came at all (timeout, refused connection). A success body may carry a
         code too (`{"code": 200}` after cancelling all orders): that is not an error."""
-        self.api_requests.labels(record.endpoint, record.method).inc()
+        endpoint = self.bounded("endpoint", record.endpoint)
+        self.api_requests.labels(endpoint, self.bounded("method", record.method)).inc()
         self.request_weight.labels("charged").inc(record.weight)
         self.request_weight.labels("orders_at_1").inc(record.weight_at_1)
+        code = None
         if record.code is not None and record.code < 0:
-            self.api_errors.labels(record.endpoint, str(record.code)).inc()
+            code = str(record.code)
         elif record.http_status is None:
-            self.api_errors.labels(record.endpoint, "transport").inc()
+            code = "transport"
         elif record.http_status >= 400:
-            self.api_errors.labels(record.endpoint, f"http_{record.http_status}").inc()
+            code = f"http_{record.http_status}"
+        if code is not None:
+            self.api_errors.labels(endpoint, self.bounded("code", code)).inc()
         self.used_weight.set(used_weight)
 
     def observe_iteration(self, role: str, seconds: float) -> None:

@@ -18,7 +18,7 @@ import httpx
 
 from rocky_bot.config_errors import ConfigError
 from rocky_bot.funnel import funnel_ids
-from rocky_bot.keys import load_keys, write_keys
+from rocky_bot.keys import write_keys
 from rocky_bot.ops.admin_token import admin_token_from_env
 
 
@@ -26,7 +26,7 @@ class OnboardingError(Exception):
     pass
 
 
-async def _post(client: httpx.AsyncClient, path: str, body: dict) -> dict:
+async def post_admin(client: httpx.AsyncClient, path: str, body: dict) -> dict:
     try:
         reply = await client.post(path, json=body)
     except httpx.HTTPError as exc:
@@ -52,13 +52,13 @@ async def mint_accounts(
     ) as c:
 
         async def one(account_id: str) -> tuple[str, str, str]:
-            created = await _post(c, "/admin/v1/accounts", {"name": account_id})
+            created = await post_admin(c, "/admin/v1/accounts", {"name": account_id})
             try:
                 key, secret = created["apiKey"], created["secretKey"]
             except (KeyError, TypeError):
                 raise OnboardingError("/admin/v1/accounts: reply lacks apiKey/secretKey") from None
             if amount > 0:
-                await _post(c, "/admin/v1/faucet", {"apiKey": key, "amount": str(amount)})
+                await post_admin(c, "/admin/v1/faucet", {"apiKey": key, "amount": str(amount)})
             return account_id, key, secret
 
         return await _all_or_first_error([one(i) for i in ids])
@@ -72,14 +72,6 @@ async def _all_or_first_error(coros: list) -> list:
         if isinstance(result, BaseException):
             raise result
     return results
-
-
-async def top_up(base_url: str, admin_token: str, keys: list[str], amount: float) -> list[dict]:
-    headers = {"X-Admin-Token": admin_token}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10) as c:
-        return await _all_or_first_error(
-            [_post(c, "/admin/v1/faucet", {"apiKey": k, "amount": str(amount)}) for k in keys]
-        )
 
 
 def reserve_keys_file(path: Path) -> None:
@@ -99,8 +91,10 @@ def cmd_mint(args: argparse.Namespace) -> int:
     token = admin_token_from_env()
     out: Path = args.out
     base_url = args.base_url.rstrip("/")
-    if args.top_up:
-        return _top_up(base_url, token, out, args.amount)
+    if args.top_up:  # an alias of `rocky-bot fund`: the same code path
+        from rocky_bot.ops.funding import top_up_alias
+
+        return top_up_alias(out, base_url, args.amount)
     if not args.force:
         reserve_keys_file(out)
     try:
@@ -116,17 +110,4 @@ def cmd_mint(args: argparse.Namespace) -> int:
     print(f"wrote {out} (mode 600) with {len(minted)} accounts:")
     for account_id, _, _ in minted:
         print(f"  {account_id}")
-    return 0
-
-
-def _top_up(base_url: str, token: str, out: Path, amount: float) -> int:
-    """Credit every account of the keys file `out` with `amount` through the faucet."""
-    keys = load_keys(out, allow_public_exchange=True)
-    try:
-        replies = asyncio.run(top_up(base_url, token, [a.key for a in keys.accounts], amount))
-    except OnboardingError as exc:
-        print(f"rocky-bot mint --top-up: {exc}", file=sys.stderr)
-        return 1
-    for account, reply in zip(keys.accounts, replies, strict=True):
-        print(f"{account.account_id:<22} +{amount:g} balance {reply.get('balance', '?')}")
     return 0

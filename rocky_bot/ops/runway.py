@@ -43,10 +43,15 @@ class Runway:
 
 
 class WalletHistory:
-    def __init__(self, maxlen: int = MAX_SAMPLES) -> None:
+    def __init__(self, maxlen: int = MAX_SAMPLES, fund_floor: Decimal | None = None) -> None:
         self._readings: deque[Reading] = deque(maxlen=maxlen)
         self.deposited = Decimal(0)
         self.last_deposit_at: float | None = None
+        #: The wallet under which the funding timer tops up, and since when the wallet has been
+        #: under it without a deposit (None: above it). A deposit that leaves it under the floor
+        #: restarts the clock: the timer is working.
+        self.fund_floor = fund_floor
+        self.unfunded_since: float | None = None
 
     def __len__(self) -> int:
         return len(self._readings)
@@ -57,6 +62,15 @@ class WalletHistory:
             if deposit > 0:
                 self.last_deposit_at = at
         self._readings.append(Reading(at, wallet - self.deposited, traded))
+        if self.fund_floor is not None:
+            if wallet >= self.fund_floor:
+                self.unfunded_since = None
+            elif self.unfunded_since is None or deposit > 0:
+                self.unfunded_since = at
+
+    def unfunded_s(self, now: float) -> float | None:
+        """How long the wallet has been under the funding floor without a deposit."""
+        return None if self.unfunded_since is None else now - self.unfunded_since
 
     def _window(self, now: float) -> tuple[Reading, Reading] | None:
         recent = [r for r in self._readings if now - r.at <= WINDOW_S]
@@ -103,11 +117,14 @@ class RunwayPolicy:
     """When a short runway is a problem (issue 10).
 
     Every taker's wallet lasts less than a day without funding (that is what the funding timer
-    is for), so a short account runway alone is normal. It is a problem when the account is
-    under the floor the funding timer tops up from and nobody has been funded for `quiet_s`
-    (the timer runs hourly: it is not running), or when the whole fleet will be dry within
-    `alert_h`. A daemon that just started has not seen the last funding: `quiet_s` counts from
-    its start at the earliest.
+    is for), so a short account runway alone is normal. It is a problem when the account has
+    been under the floor the funding timer tops up from for `quiet_s` without a deposit (the
+    timer runs hourly and funds it within the hour: it is not running), or when the whole fleet
+    will be dry within `alert_h`. Counting from when *this account* went under the floor (not
+    from the last deposit to anyone) matters: takers bleed alike and are funded together, so
+    hours without any funding are normal, and an account just under the floor waits up to an
+    hour for the timer. Where that is not known, nobody funded for `quiet_s` (counted from the
+    daemon's start at the earliest) stands in for it.
     """
 
     alert_h: float = 24.0
@@ -121,6 +138,9 @@ class AccountRunway:
     wallet: float | None
     burn_per_day: float | None
     runway_h: float | None
+    #: Seconds under the funding floor since it went under or was last funded (None: above it,
+    #: or unknown).
+    unfunded_s: float | None = None
 
 
 def fleet_runway(
@@ -142,8 +162,9 @@ def fleet_runway(
             (a.runway_h, a.account) for a in accounts
             if a.runway_h is not None and a.runway_h < policy.alert_h
             and a.wallet is not None and a.wallet < policy.fund_floor_usd
+            and (quiet if a.unfunded_s is None else a.unfunded_s > policy.quiet_s)
         )  # fmt: skip
-        if dry and quiet:
+        if dry:
             names = ", ".join(f"{name} {hours:.1f} h" for hours, name in dry)
             low = f"runway low, unfunded for {policy.quiet_s / 3600:g} h: {names}"
         elif runway_h is not None and runway_h < policy.alert_h:

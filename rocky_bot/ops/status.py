@@ -125,6 +125,7 @@ def fleet_status(fleet: Fleet) -> dict[str, Any]:
                 "hours_to_line": _rounded(runway.hours_to_line, 1),
                 "runway_h": _rounded(runway.hours, 1),
                 "last_funding_s_ago": _ago(now, upkeep.wallet_history.last_deposit_at),
+                "unfunded_s": _rounded(upkeep.wallet_history.unfunded_s(now), 1),
                 "fills": ctx.state.fills,
                 "streaming": ctx.account.positions.streamed,
                 "set_aside": fleet.set_aside.get(ctx.account_id),
@@ -133,7 +134,7 @@ def fleet_status(fleet: Fleet) -> dict[str, Any]:
         )
     fleet_doc = runway_of(fleet, now, [
         AccountRunway(a["account"], None if a["wallet"] is None else float(a["wallet"]),
-                      a["burn_per_day"], a["runway_h"])
+                      a["burn_per_day"], a["runway_h"], a["unfunded_s"])
         for a in accounts
     ])  # fmt: skip
     problems = []
@@ -210,7 +211,9 @@ def refresh_metrics(fleet: Fleet) -> None:
         m.hours_to_line.labels(account).set(_or_inf(runway.hours_to_line))
         for kind, count in ctx.breaker.trips_by_kind.items():
             m.count_to(m.breaker_trips, count, account, kind)
-        runways.append(AccountRunway(account, wallet, burn, runway.hours))
+        unfunded = upkeep.wallet_history.unfunded_s(now)
+        m.unfunded.labels(account).set(unfunded or 0.0)
+        runways.append(AccountRunway(account, wallet, burn, runway.hours, unfunded))
     fleet_doc = runway_of(fleet, now, runways)
     m.fleet_runway.set(_or_inf(fleet_doc["runway_h"]))
     m.last_funding_age.set(_or_inf(fleet_doc["last_funding_s_ago"]))

@@ -61,7 +61,8 @@ class AccountUpkeep:
         self._clock = clock
         #: The asset the traded symbols book margin in (exchangeInfo): the wallet that counts.
         self.margin_asset = margin_asset
-        self.wallet_history = WalletHistory()
+        floor = Decimal(str(settings.wallet_seed_usd * settings.fund_floor))
+        self.wallet_history = WalletHistory(fund_floor=floor)
         self._warned_wallet = False
         self._reconcile_wanted = asyncio.Event()
         self._armed: tuple[str, ...] = ()  # symbols whose dead-man countdown we keep armed

@@ -84,8 +84,8 @@ class SandboxExchange:
         self.engine = Engine(
             config.symbols,
             margin_asset=config.margin_asset,
-            maker_fee=config.maker_fee,
-            taker_fee=config.taker_fee,
+            maker_fee=config.effective_maker_fee,
+            taker_fee=config.effective_taker_fee,
             default_leverage=config.default_leverage,
             clock_ms=clock_ms,
             sink=self.users,

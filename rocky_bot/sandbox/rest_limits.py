@@ -76,22 +76,42 @@ class _Ip:
         self.banned_until_s = 0
 
 
+#: IPs tracked before idle ones (nothing in the window, not banned) are forgotten: a sandbox
+#: reachable by many clients over weeks must not keep one entry per address it ever saw.
+MAX_TRACKED_IPS = 1024
+
+
 class WeightMeter:
     """Request weight per client IP over a rolling minute, and the bans of those that ignore 429."""
 
-    def __init__(self, limit_per_min: int) -> None:
+    def __init__(self, limit_per_min: int, max_tracked: int = MAX_TRACKED_IPS) -> None:
         self.limit = limit_per_min
+        self.max_tracked = max_tracked
         self._per_ip: dict[str, _Ip] = {}
+
+    def tracked(self) -> int:
+        return len(self._per_ip)
+
+    def _sweep(self, now_s: int) -> None:
+        idle = [
+            ip for ip, st in self._per_ip.items()
+            if st.counter.used(now_s) == 0 and now_s >= st.banned_until_s
+            and now_s >= st.wait_until_s
+        ]  # fmt: skip
+        for ip in idle:
+            del self._per_ip[ip]
 
     def admit(self, ip: str, weight: int, now_ms: int) -> Verdict:
         """Count `weight` unless it would pass the limit (or the IP is banned).
 
         A refused request is not counted, so a client that waits Retry-After gets back in.
         """
+        now_s = now_ms // 1000
         state = self._per_ip.get(ip)
         if state is None:
+            if len(self._per_ip) >= self.max_tracked:
+                self._sweep(now_s)
             state = self._per_ip[ip] = _Ip()
-        now_s = now_ms // 1000
         used = state.counter.used(now_s)
         if now_s < state.banned_until_s:
             return Verdict(False, used, state.banned_until_s - now_s, state.banned_until_s * 1000)

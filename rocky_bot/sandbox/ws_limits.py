@@ -32,6 +32,8 @@ MAX_PENDING_REPLY_BYTES = 64 << 10
 MAX_NEW_PER_IP = 300
 MAX_OPEN_PER_IP = 300
 NEW_WINDOW_S = 300.0
+#: IPs tracked before those with nothing open and nothing begun in the window are forgotten.
+MAX_TRACKED_IPS = 1024
 POLICY_CLOSE = 1008
 
 
@@ -67,9 +69,22 @@ class ConnectionGate:
         self._open: dict[str, int] = {}
         self._began: dict[str, deque[float]] = {}
 
+    def tracked(self) -> int:
+        return len(self._began)
+
+    def _sweep(self, now: float) -> None:
+        """Forget IPs with nothing open and no connection begun within the window (a closed
+        connection's start is kept for the window, so without this each address stays)."""
+        for ip in [ip for ip, b in self._began.items() if ip not in self._open]:
+            began = self._began[ip]
+            if not began or began[-1] <= now - self.window_s:
+                del self._began[ip]
+
     def admit(self, ip: str) -> str | None:
         """Count a new connection from `ip`; the reason it is refused, or None if admitted."""
         now = self.clock()
+        if ip not in self._began and len(self._began) >= MAX_TRACKED_IPS:
+            self._sweep(now)
         began = self._began.setdefault(ip, deque())
         while began and began[0] <= now - self.window_s:
             began.popleft()

@@ -205,7 +205,7 @@ class Executor:
         )  # fmt: skip
 
     def _reject(self, place: Place, exc: RejectedError) -> None:
-        reason = f"code_{exc.code}"
+        reason = self._metrics.bounded("reject_reason", f"code_{exc.code}")
         self._metrics.orders_rejected.labels(**self._labels, reason=reason).inc()
         self.state.note_error(f"[{exc.code}] {exc.msg}")
         log.warning(

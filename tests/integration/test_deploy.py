@@ -87,7 +87,7 @@ def _write(path: Path, text: str, mode: int = 0o644) -> None:
 def deploy_env(tmp_path: Path) -> Env:
     # A small source tree with the real deploy files, plus everything that must never be shipped.
     src = tmp_path / "src"
-    for name in ("deploy.sh", "rocky-bot.service", "rocky-bot@.service"):
+    for name in ("deploy.sh", *UNIT_FILES):
         _write(src / "deploy" / name, (REPO / "deploy" / name).read_text(), 0o755)
     _write(src / "pyproject.toml", "[project]\nname = 'rocky-bot'\n")
     _write(src / "uv.lock", "version = 1\n")
@@ -107,6 +107,8 @@ def deploy_env(tmp_path: Path) -> Env:
         _write(bin_dir / tool, FAKE_TOOL, 0o755)
     remote_home = tmp_path / "remote-home"
     remote_home.mkdir()
+    # the funding timer's admin token, put there by hand once (README, Funding)
+    _write(remote_home / ".config" / "rocky-bot" / "admin-token", "token\n", 0o600)
     env = {
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
         "HOME": str(tmp_path / "local-home"),
@@ -118,6 +120,11 @@ def deploy_env(tmp_path: Path) -> Env:
     }
     return Env(src, remote_home, tmp_path / "ssh.log", tmp_path / "cmd.log", env)
 
+
+UNIT_FILES = (
+    "rocky-bot.service", "rocky-bot@.service", "rocky-bot-fund.service", "rocky-bot-fund.timer",
+    "rocky-bot-fund@.service", "rocky-bot-fund@.timer",
+)  # fmt: skip
 
 #: In a working tree, not needed by the service: never shipped (an allow-list decides).
 NOT_NEEDED = (
@@ -167,14 +174,17 @@ def test_deploy_copies_the_tree_and_restarts_the_unit_in_order(deploy_env: Env) 
     assert (remote / ".keys.json").read_text() == "{}", "the host's own keys are left alone"
     assert not (remote / ".venv" / "bin" / "python").exists()  # the host builds its own venv
 
-    unit = deploy_env.remote_home / ".config/systemd/user/rocky-bot.service"
-    assert unit.read_text() == (REPO / "deploy" / "rocky-bot.service").read_text()
+    for name in ("rocky-bot.service", "rocky-bot-fund.service", "rocky-bot-fund.timer"):
+        unit = deploy_env.remote_home / ".config/systemd/user" / name
+        assert unit.read_text() == (REPO / "deploy" / name).read_text(), name
+    assert not (deploy_env.remote_home / ".config/systemd/user/rocky-bot@.service").exists()
     assert deploy_env.commands() == [
         f"loginctl show-user {pwd.getpwuid(os.getuid()).pw_name} -p Linger --value",
         "uv sync --frozen --no-dev",
         "systemctl --user daemon-reload",
-        "systemctl --user enable rocky-bot.service",
+        "systemctl --user enable rocky-bot.service rocky-bot-fund.timer",
         "systemctl --user restart rocky-bot.service",
+        "systemctl --user restart rocky-bot-fund.timer",
         "systemctl --user --no-pager --full status rocky-bot.service",
         "journalctl --user -u rocky-bot.service -n 30 --no-pager",
     ]
@@ -248,6 +258,17 @@ def test_a_keys_file_whose_mode_cannot_be_fixed_stops_the_deploy(deploy_env: Env
 
 
 @needs_rsync
+def test_a_host_without_the_admin_token_file_is_warned_that_funding_will_fail(
+    deploy_env: Env,
+) -> None:
+    (deploy_env.remote_home / ".config" / "rocky-bot" / "admin-token").unlink()
+    result = deploy_env.run(HOST, "--with-keys")
+    assert result.returncode == 0, result.stderr  # the daemon runs; funding waits for the token
+    assert "warning: no ~/.config/rocky-bot/admin-token on this host" in result.stderr
+    assert "systemctl --user restart rocky-bot-fund.timer" in deploy_env.commands()
+
+
+@needs_rsync
 def test_with_keys_sends_a_symlinked_keys_file_as_the_file(deploy_env: Env, tmp_path) -> None:
     real = tmp_path / "vault" / "fleet.json"
     _write(real, '{"accounts": ["real"]}\n', 0o600)
@@ -280,9 +301,14 @@ def test_shards_install_the_template_and_only_their_keys(deploy_env: Env) -> Non
     assert stat.S_IMODE(deploy_env.remote("keys").stat().st_mode) == 0o700
     assert not deploy_env.remote("keys/eu-2.json").exists()
     assert not deploy_env.remote(".keys.json").exists()
-    template = deploy_env.remote_home / ".config/systemd/user/rocky-bot@.service"
-    assert template.read_text() == (REPO / "deploy" / "rocky-bot@.service").read_text()
+    for name in ("rocky-bot@.service", "rocky-bot-fund@.service", "rocky-bot-fund@.timer"):
+        template = deploy_env.remote_home / ".config/systemd/user" / name
+        assert template.read_text() == (REPO / "deploy" / name).read_text(), name
     assert "systemctl --user restart rocky-bot@eu-1.service" in deploy_env.commands()
+    assert "systemctl --user enable rocky-bot@eu-1.service rocky-bot-fund@eu-1.timer" in (
+        deploy_env.commands()
+    )
+    assert "systemctl --user restart rocky-bot-fund@eu-1.timer" in deploy_env.commands()
 
 
 @needs_rsync
@@ -295,6 +321,9 @@ def test_deploy_dir_is_honoured_and_written_into_the_unit(deploy_env: Env, tmp_p
     unit = (deploy_env.remote_home / ".config/systemd/user/rocky-bot.service").read_text()
     assert f"ExecStart={target}/.venv/bin/rocky-bot run --keys {target}/.keys.json" in unit
     assert "%h/rocky-bot" not in unit
+    fund = (deploy_env.remote_home / ".config/systemd/user/rocky-bot-fund.service").read_text()
+    assert f"ExecStart={target}/.venv/bin/rocky-bot fund --keys {target}/.keys.json" in fund
+    assert "%h/rocky-bot/" not in fund
 
 
 @needs_rsync
@@ -343,7 +372,8 @@ def test_dry_run_prints_the_plan_and_changes_nothing(deploy_env: Env) -> None:
     assert "--chmod=F600" in result.stdout
     assert not deploy_env.ssh_log.exists()
     assert deploy_env.commands() == []
-    assert list(deploy_env.remote_home.iterdir()) == []
+    before = [deploy_env.remote_home / ".config" / "rocky-bot" / "admin-token"]
+    assert [p for p in deploy_env.remote_home.rglob("*") if p.is_file()] == before
 
 
 def test_usage_errors_exit_non_zero_without_touching_the_host(deploy_env: Env) -> None:

@@ -153,20 +153,26 @@ async def test_a_forced_mint_through_a_planted_symlink_leaves_its_target_alone(s
     assert len(load_keys(keys).accounts) == 2
 
 
-async def test_top_up_refills_every_wallet_through_the_faucet(sandbox, tmp_path):
+async def test_top_up_is_fund_refilling_wallets_under_the_floor(sandbox, tmp_path):
+    """`mint --top-up` is `rocky-bot fund`: wallets under half the seed go back to --amount."""
     assert (await mint(sandbox, tmp_path, "--out", "keys.json", "--amount", "15"))[0] == 0
     keys = load_keys(tmp_path / "keys.json")
     assert all(exchange_wallet(sandbox, a.key) == 15 for a in keys.accounts)
     code, out, err = await mint(sandbox, tmp_path, "--out", "keys.json", "--top-up")
     assert code == 0, err
     for account in keys.accounts:
-        assert exchange_wallet(sandbox, account.key) == 115
+        assert exchange_wallet(sandbox, account.key) == 100
     rows = out.splitlines()
-    assert len(rows) == 30 and rows[0].split()[0] == "mm-anchor" and "balance 115" in rows[0]
-    # a wrong token cannot top up either
-    code, out, err = await mint(sandbox, tmp_path, "--out", "keys.json", "--top-up", token="x")
-    assert code == 1 and len(err.splitlines()) == 1 and "401" in err
-    assert exchange_wallet(sandbox, keys.accounts[0].key) == 115
+    assert len(rows) == 32 and rows[1].split()[:3] == ["mm-anchor", "15.00", "+85.00"]
+    assert rows[-1].startswith("30 funded (+2550.00 USDT)")
+    # a wrong token cannot top up either: every account's row says so, exit 1
+    env = env_with(ROCKY_ADMIN_TOKEN="x", ROCKY_WALLET_SEED_USD="300")  # floor 150 > 100
+    code, out, err = await run(
+        sys.executable, "-m", "rocky_bot", "mint", "--base-url", sandbox.base_url, "--out",
+        "keys.json", "--top-up", "--amount", "200", cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert code == 1 and out.count("admin token refused (HTTP 401)") == 30 and "failed" in err
+    assert exchange_wallet(sandbox, keys.accounts[0].key) == 100
 
 
 async def test_mint_30_script_end_to_end_prints_the_30_ids(sandbox, tmp_path):

@@ -253,3 +253,20 @@ def test_check_keys_never_prints_the_password_of_a_base_url(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert f"base_url {BASE}" in out
     assert SECRET not in out + err and "ops:" not in out + err
+
+
+@pytest.mark.parametrize("value", ["0", "-168", "inf", "nan"])
+def test_a_fee_multiplier_or_soak_span_must_be_a_positive_number(capsys, value):
+    for argv in (["sandbox", "--fee-multiplier", value], ["soak", "--duration", value]):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2 and "expected a number > 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["check-keys", "run", "fund"])
+def test_fund_refuses_bad_keys_like_every_command(tmp_path, capsys, command, monkeypatch):
+    monkeypatch.setenv("ROCKY_ADMIN_TOKEN", "adm-token-for-the-test")
+    doc, says = BAD_KEYS[sorted(BAD_KEYS)[0]]
+    path = keys_file(tmp_path / "keys.json", doc)
+    code = main([command, "--keys", path])
+    assert_one_line_config_error(code, capsys.readouterr().err, path, says)

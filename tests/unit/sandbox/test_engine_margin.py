@@ -147,3 +147,17 @@ def test_margin_reserved_by_orders_is_released_on_cancel_and_fill() -> None:
     view = engine.account_view("a")
     assert view.order_im_money == 475_000_000  # the unfilled 0.001 only
     assert view.position_im_money == 475_000_000  # 0.001 long at mark 95000 / 20
+
+
+def test_a_fee_multiplier_charges_both_fees_that_many_times() -> None:
+    """The soak's accelerated life: `SandboxConfig.fee_multiplier` reaches the engine."""
+    from rocky_bot.sandbox.app import SandboxExchange
+    from rocky_bot.sandbox.config import SandboxConfig
+
+    engine = SandboxExchange(SandboxConfig(fee_multiplier=D(168))).engine
+    for name in ("a", "b"):
+        engine.open_account(name)
+        engine.credit(name, D(100))
+    trade(engine, "a", "b", "BUY", "0.001", "95000")  # notional 95
+    assert wallet(engine, "a") == D(100) - D("0.019") * 168  # 3.192
+    assert wallet(engine, "b") == D(100) - D("0.0475") * 168  # 7.98

@@ -1,0 +1,118 @@
+"""Steady state: what grows with time is bounded (issue 10, "weeks unattended").
+
+Each test drives a structure through a week's worth of its traffic (or the worst an exchange or
+the internet can send it) and asserts its size stops at a bound. The audit, structure by
+structure, is in README.md ("Steady state"); these are the ones that needed a bound or whose
+bound is not a `deque(maxlen=...)` one can read off the code.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rocky_bot.account.state import CLOSED_IDS, AccountState
+from rocky_bot.exchange.client import RequestRecord
+from rocky_bot.exchange.models import Order, OrderStatus, Position, Side
+from rocky_bot.ops.metrics import MAX_LABEL_VALUES, Metrics
+from rocky_bot.ops.runway import MAX_SAMPLES, WalletHistory
+from rocky_bot.sandbox.config import BTCUSDT, ETHUSDT
+from rocky_bot.sandbox.engine import Engine
+from rocky_bot.sandbox.ledger import CLOSED_HISTORY, FILL_HISTORY, INCOME_HISTORY
+from rocky_bot.sandbox.orders import OrderRequest
+from rocky_bot.sandbox.rest_limits import WeightMeter
+from rocky_bot.sandbox.ws_limits import MAX_TRACKED_IPS, ConnectionGate
+
+D = Decimal
+WEEK_S = 7 * 86400
+
+
+def series(metrics: Metrics, name: str) -> int:
+    return sum(1 for family in metrics.registry.collect() for s in family.samples if s.name == name)
+
+
+def test_error_codes_from_the_exchange_cannot_grow_metrics_without_bound() -> None:
+    metrics = Metrics()
+    for code in range(-1, -10_001, -1):  # an exchange inventing a code per request
+        record = RequestRecord("a", "POST", "/fapi/v1/order", 400, code, 1, 0.01)
+        metrics.record_request(record, 0)
+    assert series(metrics, "rocky_api_errors_total") == MAX_LABEL_VALUES + 1  # + "other"
+    body = metrics.render().decode()
+    assert 'code="-1"' in body and 'code="other"' in body  # early codes stay themselves
+
+
+def test_rejection_reasons_are_bounded_like_codes() -> None:
+    metrics = Metrics()
+    values = {metrics.bounded("reject_reason", f"code_{c}") for c in range(1000)}
+    assert len(values) == MAX_LABEL_VALUES + 1
+    assert metrics.bounded("reject_reason", "code_0") == "code_0"
+
+
+def order(cid: str, status: OrderStatus, executed: str = "0", oid: int = 1) -> Order:
+    return Order("BTCUSDT", oid, cid, Side.BUY, D("95000"), D("0.001"), D(executed), status)
+
+
+def test_an_account_state_holds_the_same_after_a_week_of_orders() -> None:
+    """A maker's week: an order life every 10 s (placed, partly filled on the stream,
+    its position confirmed, then cancelled or filled)."""
+    state = AccountState("mm-l1-buy-05bps", ["BTCUSDT"])
+    sizes = []
+    for i in range(WEEK_S // 10):
+        cid = f"rb1-0-0B-{i}"
+        state.begin_place(cid, None)  # type: ignore[arg-type]
+        state.end_place(cid, order(cid, OrderStatus.NEW, oid=i))
+        if i % 3 == 0:  # a fill: stream event first, then the position update confirming it
+            state.apply_fill("BTCUSDT", Side.BUY, D("0.001"), event_time_ms=i * 2000)
+            state.apply_order(order(cid, OrderStatus.FILLED, "0.001", oid=i))
+            position = Position("BTCUSDT", D("0.001"), D("95000"), D("95000"))
+            state.set_position(position, event_time_ms=i * 2000 + 1, now=float(i))
+        else:
+            state.apply_order(order(cid, OrderStatus.CANCELED, oid=i))
+        if i % 10_000 == 0:
+            sizes.append(state.footprint())
+    final = state.footprint()
+    assert final == {"orders": 0, "inflight": 0, "closed_ids": CLOSED_IDS, "unconfirmed_fills": 0}
+    assert sizes[-1] == final  # flat since the first day
+    assert state.fills == len(range(0, WEEK_S // 10, 3))
+
+
+def test_the_wallet_history_keeps_its_last_readings_only() -> None:
+    history = WalletHistory()
+    for minute in range(7 * 24 * 60):  # a stream update a minute for a week
+        history.note(minute * 60.0, D(100) - D(minute % 50), D(minute * 100))
+    assert len(history) == MAX_SAMPLES
+    assert history.burn_per_day(7 * 86400.0) is not None
+
+
+def test_the_sandbox_keeps_bounded_history_per_account() -> None:
+    engine = Engine([BTCUSDT, ETHUSDT], clock_ms=lambda: 1_700_000_000_000)
+    for name in ("maker", "taker"):
+        engine.open_account(name)
+        engine.credit(name, D(10**9))
+    for i in range(3 * max(CLOSED_HISTORY, FILL_HISTORY, INCOME_HISTORY)):
+        for name, side, tif in (("maker", "SELL", "GTC"), ("taker", "BUY", "IOC")):
+            request = OrderRequest(
+                "BTCUSDT", side, "LIMIT", D("0.001"), D("95000"), tif, client_order_id=f"{name}{i}"
+            )
+            engine.submit(name, request)
+    for name in ("maker", "taker"):
+        acct = engine.accounts[name]
+        assert len(acct.closed) == CLOSED_HISTORY
+        assert len(acct.closed_by_client) == CLOSED_HISTORY
+        assert len(acct.fills["BTCUSDT"]) == FILL_HISTORY
+        assert len(acct.incomes) == INCOME_HISTORY
+        assert not acct.open_by_client
+
+
+def test_the_sandbox_forgets_idle_client_ips() -> None:
+    meter = WeightMeter(2400, max_tracked=100)
+    for n in range(10_000):  # one request each from ten thousand addresses, a second apart
+        meter.admit(f"10.0.{n // 256}.{n % 256}", 1, n * 1000)
+    assert meter.tracked() <= 101
+    clock = [0.0]
+    gate = ConnectionGate(clock=lambda: clock[0])
+    for n in range(5 * MAX_TRACKED_IPS):
+        clock[0] = n * 1.0  # each connects once and leaves
+        ip = f"10.1.{n // 256}.{n % 256}"
+        assert gate.admit(ip) is None
+        gate.release(ip)
+    assert gate.tracked() <= MAX_TRACKED_IPS + 1
