@@ -253,3 +253,33 @@ def test_check_keys_never_prints_the_password_of_a_base_url(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert f"base_url {BASE}" in out
     assert SECRET not in out + err and "ops:" not in out + err
+
+
+# --- symbols the daemon cannot price, or an IP cannot carry (issue 13) ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        (
+            {"ROCKY_SYMBOLS": "BTCUSDT,ETHUSDT,SOLUSDT,XRPUSDT,DOGEUSDT"},
+            "request weight a minute (5 symbols × 30 accounts",
+        ),
+        (
+            {"ROCKY_SYMBOLS": "BTCUSDT,SOLUSDT",
+             "ROCKY_FEED_URL": "wss://x.test/stream?streams=btcusdt@bookTicker"},
+            "no reference feed for SOLUSDT",
+        ),
+        ({"ROCKY_FEED_SYMBOLS": "ETHUSDT=btcusdt"}, "BTCUSDT and ETHUSDT both follow btcusdt"),
+    ],
+)  # fmt: skip
+def test_settings_that_cannot_run_exit_78_before_any_connection(
+    tmp_path, capsys, monkeypatch, env, says
+):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    path = keys_file(tmp_path / "keys.json", funnel())
+    code = main(["run", "--keys", path])
+    err = capsys.readouterr().err
+    assert code == 78 and says in err, err
+    assert "Traceback" not in err and err.count("\n") == 1, err
