@@ -88,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--admin-token", action=_RefusedOnArgv, help=argparse.SUPPRESS)
     p.add_argument("--no-fleet", action="store_true", help="only the exchange")
+    p.add_argument(
+        "--symbols", default="BTCUSDT,ETHUSDT",
+        help="what it lists (and the fleet trades), from its table of USDⓈ-M perpetuals",
+    )  # fmt: skip
     p.add_argument("--duration", type=float, default=None, help="stop cleanly after N seconds")
     p.add_argument("--keys-out", type=Path, default=Path(".sandbox/keys.json"))
     p.add_argument(
@@ -144,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="ours: the daemon as shipped; spec: the seed's design; both: one then the other",
     )
     p.add_argument("--seeds", default=None, help="comma list (default ROCKY_BENCH_SEED or 1)")
+    p.add_argument(
+        "--symbols", default="BTCUSDT,ETHUSDT",
+        help="listed and traded (sharded by symbol when one IP's budget cannot carry them)",
+    )  # fmt: skip
     p.add_argument(
         "--restart-s",
         type=float,

@@ -64,8 +64,9 @@ def quote_price(m: MakerInputs) -> Decimal:
 
 
 def band_drift(drift_limit_bps: Decimal, mid: Decimal, rules: SymbolRules) -> Decimal:
-    """The drift a band is watched with: at least one tick, so a quote the grid put up to a tick
-    from its exact target is inside its own band (else every tick would wake its loop)."""
+    """The drift a quote may have before it is moved: at least one tick, so a quote the grid put
+    up to a tick from its exact target is in place, and inside its own band (else every tick
+    would wake its loop)."""
     return max(drift_limit_bps, rules.tick_size / mid / BPS * Decimal("1.01"))
 
 
@@ -124,8 +125,11 @@ def decide_maker_side(m: MakerInputs) -> list[Intent]:
     without_keep = _without(exposure, keep)
     # Drift is measured against the exact target, as band() is: against the tick-rounded one
     # the loop could hold at the band's edge and be woken again at once by a band already left.
+    # Within a tick is in place whatever the drift: on a coarse grid (a tick past the drift)
+    # the target would flip between two ticks as the mid crosses their middle, and thrash.
     exact = m.mid * (1 - m.side.sign * m.offset_bps * BPS)
-    in_place = drift_bps(keep.price, exact) <= m.drift_bps or keep.price == target
+    drifted = drift_bps(keep.price, exact) > band_drift(m.drift_bps, m.mid, m.rules)
+    in_place = not drifted or keep.price == target
     if in_place and keep.remaining_qty == qty:
         if not side_within_cap(m.side, exposure.worst_case(m.side), m.mid, m.cap_usd):
             intents.append(Cancel(m.symbol, keep.client_order_id, "cap_gate"))

@@ -493,7 +493,8 @@ def test_maker_keeps_one_order_at_target_when_nothing_blocks_it(m):
             live["new"] = LiveQuote("new", m.side, intent.price, intent.qty)
     (only,) = live.values()
     exact = m.mid * (1 - m.side.sign * m.offset_bps * D("0.0001"))  # what band() is built on
-    assert drift_bps(only.price, exact) <= m.drift_bps or only.price == target
+    within = band_drift(m.drift_bps, m.mid, m.rules)  # a drift never under one tick
+    assert drift_bps(only.price, exact) <= within or only.price == target
     assert only.remaining_qty == m.qty
 
 
@@ -773,3 +774,26 @@ def test_a_band_is_never_narrower_than_a_tick():
     coarse = SymbolRules("ADAUSDT", D("0.0001"), D(1), D(1), D(5))
     assert band_drift(D(1), D("0.75"), coarse) > D("1.33")
     assert band_drift(D(1), D(95000), RULES) == D(1)
+
+
+def test_on_a_grid_coarser_than_the_drift_a_quote_a_tick_off_is_left_alone():
+    """1000PEPE: a tick is 0.83 bps, the anchor's drift 0.75: the target flips between two ticks
+    as the mid crosses their middle, and the quote must not chase it (it thrashed, issue 13)."""
+    pepe = SymbolRules("1000PEPEUSDT", D("0.0000001"), D(1), D(1), D(5))
+    bid_before = centred_price(D("0.01200005"), B, D(1), pepe)
+    mid = D("0.01200010")  # the mid moved half a tick: the centred target is the next tick
+    assert centred_price(mid, B, D(1), pepe) != bid_before
+    live = (quote("b1", str(bid_before), B, qty=D(2500)),)
+    m = maker(
+        B,
+        mid=mid,
+        rules=pepe,
+        qty=D(2500),
+        offset_bps=D(1),
+        drift_bps=D("0.75"),
+        cap_usd=D(150),
+        live=live,
+        exposure=Exposure(resting_buy=D(2500)),
+        centred=True,
+    )
+    assert decide_maker_side(m) == []
