@@ -1,4 +1,5 @@
-"""Command line: `rocky-bot run | sandbox | mint | reset | status | book | check-keys | bench`.
+"""Command line: `rocky-bot run | plan | sandbox | mint | reset | status | book | check-keys |
+bench`.
 
 Every user-facing failure is one line on stderr and an exit status (78 for configuration, as
 systemd's RestartPreventExitStatus expects); a traceback is a bug.
@@ -82,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keys", type=Path)
     p.add_argument("--online", action="store_true", help="also read each account's balance")
     p.set_defaults(func=cmd_check_keys)
+
+    p = sub.add_parser("plan", help="the request weight the settings will cost, per symbol")
+    p.add_argument("--keys", type=Path, help="keys file (default: ROCKY_KEYS_PATH, else 30)")
+    p.add_argument("--symbols", default=None, help="instead of ROCKY_SYMBOLS")
+    p.set_defaults(func=_lazy("rocky_bot.ops.plan_cli", "cmd_plan"))
 
     p = sub.add_parser("sandbox", help="run the local sandbox exchange and the fleet against it")
     p.add_argument("--host", default="127.0.0.1")

@@ -283,3 +283,13 @@ def test_settings_that_cannot_run_exit_78_before_any_connection(
     err = capsys.readouterr().err
     assert code == 78 and says in err, err
     assert "Traceback" not in err and err.count("\n") == 1, err
+
+
+def test_plan_prints_the_weight_per_symbol_and_a_split_when_one_ip_is_not_enough(capsys):
+    assert main(["plan"]) == 0  # no keys file here: the standard 30-account funnel
+    out = capsys.readouterr().out
+    assert "30 accounts (the standard funnel) × 2 symbols" in out
+    assert "dead-man heartbeat" in out and "fits one IP" in out
+    assert main(["plan", "--symbols", "BTCUSDT,ETHUSDT,SOLUSDT,XRPUSDT,DOGEUSDT"]) == 1
+    out = capsys.readouterr().out
+    assert "shards: BTCUSDT,SOLUSDT,DOGEUSDT | ETHUSDT,XRPUSDT" in out
