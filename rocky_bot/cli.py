@@ -1,5 +1,5 @@
-"""Command line: `rocky-bot run | sandbox | mint | fund | reset | status | book | check-keys | bench
-| soak`.
+"""Command line: `rocky-bot run | plan | sandbox | mint | fund | reset | status | book | check-keys
+| bench | soak`.
 
 Every user-facing failure is one line on stderr and an exit status (78 for configuration, as
 systemd's RestartPreventExitStatus expects); a traceback is a bug.
@@ -91,11 +91,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--online", action="store_true", help="also read each account's balance")
     p.set_defaults(func=cmd_check_keys)
 
+    p = sub.add_parser("plan", help="the request weight the settings will cost, per symbol")
+    p.add_argument("--keys", type=Path, help="keys file (default: ROCKY_KEYS_PATH, else 30)")
+    p.add_argument("--symbols", default=None, help="instead of ROCKY_SYMBOLS")
+    p.set_defaults(func=_lazy("rocky_bot.ops.plan_cli", "cmd_plan"))
+
     p = sub.add_parser("sandbox", help="run the local sandbox exchange and the fleet against it")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--admin-token", action=_RefusedOnArgv, help=argparse.SUPPRESS)
     p.add_argument("--no-fleet", action="store_true", help="only the exchange")
+    p.add_argument(
+        "--symbols", default="BTCUSDT,ETHUSDT",
+        help="what it lists (and the fleet trades), from its table of USDⓈ-M perpetuals",
+    )  # fmt: skip
     p.add_argument("--duration", type=float, default=None, help="stop cleanly after N seconds")
     p.add_argument("--keys-out", type=Path, default=Path(".sandbox/keys.json"))
     p.add_argument(
@@ -169,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="ours: the daemon as shipped; spec: the seed's design; both: one then the other",
     )
     p.add_argument("--seeds", default=None, help="comma list (default ROCKY_BENCH_SEED or 1)")
+    p.add_argument(
+        "--symbols", default="BTCUSDT,ETHUSDT",
+        help="listed and traded (sharded by symbol when one IP's budget cannot carry them)",
+    )  # fmt: skip
     p.add_argument(
         "--restart-s",
         type=float,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
+import math
 import os
 import signal
 import sys
@@ -17,25 +18,49 @@ from decimal import Decimal
 
 import httpx
 
+from rocky_bot.budget import plan_for
 from rocky_bot.config_errors import ConfigError
 from rocky_bot.daemon import run_daemon
 from rocky_bot.fleet import Fleet
-from rocky_bot.funnel import funnel_ids
+from rocky_bot.funnel import funnel_ids, parse_account_id
 from rocky_bot.keys import load_keys, write_keys
 from rocky_bot.ops.admin_token import admin_token_if_given, token_source, write_token_file
 from rocky_bot.ops.logs import configure_logging
 from rocky_bot.ops.market_view import fetch_depth, trades_last_minute
 from rocky_bot.ops.onboarding import mint_accounts
 from rocky_bot.sandbox.app import SandboxExchange
-from rocky_bot.sandbox.config import SandboxConfig
-from rocky_bot.settings import Settings
+from rocky_bot.sandbox.config import SandboxConfig, SymbolSpec
+from rocky_bot.sandbox.listing import listed
+from rocky_bot.settings import Settings, load_settings
 
 
 def sandbox_settings(exchange: SandboxExchange, keys_path, **overrides) -> Settings:
     """The daemon follows the sandbox's reference price, its stand-in for Binance's feed."""
-    from rocky_bot.settings import load_settings
-
     return load_settings(keys_path=keys_path, feed_url=exchange.reference_url(), **overrides)
+
+
+def sandbox_symbols(raw: str) -> tuple[SymbolSpec, ...]:
+    try:
+        return listed(raw.split(","))
+    except ValueError as exc:
+        raise ConfigError(f"sandbox --symbols: {exc}") from None
+
+
+def weight_limit_for(symbols: tuple[str, ...]) -> int:
+    """The IP budget the sandbox gives the fleet: one IP's (ROCKY_WEIGHT_LIMIT_PER_MIN), or as
+    many as the planner says these symbols need (said in one line: in production, shards)."""
+    settings = load_settings(symbols=symbols)
+    plan = plan_for(settings, [parse_account_id(i) for i in funnel_ids(30)])
+    ips = math.ceil(plan.total / plan.budget)
+    if ips <= 1:
+        return settings.weight_limit_per_min
+    limit = settings.weight_limit_per_min * ips
+    print(
+        f"budget            {len(symbols)} symbols cost ~{plan.total:,.0f} weight/min, more "
+        f"than one IP's {plan.budget:,.0f}: the sandbox allows {limit:,} (in production: "
+        f'{ips} shards, README "Shards")'
+    )
+    return limit
 
 
 async def run_sandbox(args: argparse.Namespace) -> int:
@@ -45,17 +70,22 @@ async def run_sandbox(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     warn_if_reachable_from_outside(args.host)
     given_token = admin_token_if_given()
+    specs = sandbox_symbols(args.symbols)
+    symbols = tuple(spec.symbol for spec in specs)
+    limit = weight_limit_for(symbols)
     exchange = SandboxExchange(
         SandboxConfig(
             host=args.host,
             port=args.port,
             admin_token=given_token,
+            symbols=specs,
             annual_vol=args.vol,
             msgs_per_s=args.tick_rate,
             replay_path=args.replay,
             seed=args.seed,
             fee_multiplier=Decimal(str(args.fee_multiplier)),
             fleet_status_url=args.fleet_status_url,
+            weight_limit_per_min=limit,
         )
     )
     try:
@@ -81,7 +111,9 @@ async def run_sandbox(args: argparse.Namespace) -> int:
         minted = await mint_accounts(exchange.base_url, exchange.admin_token, funnel_ids(30), 100)
         write_keys(args.keys_out, exchange.base_url, minted)
         print(f"keys              {args.keys_out} (30 accounts, $100 each, mode 600)")
-        settings = sandbox_settings(exchange, args.keys_out)
+        settings = sandbox_settings(
+            exchange, args.keys_out, symbols=symbols, weight_limit_per_min=limit
+        )
         keys = load_keys(args.keys_out)
         fleet = Fleet(settings, keys)
         view = asyncio.create_task(live_view(exchange.base_url, args.view_every, stop, fleet))
@@ -142,7 +174,7 @@ async def live_view(base_url: str, every: float, stop: asyncio.Event, fleet: Fle
             except TimeoutError:
                 pass
             lines = [time.strftime("%H:%M:%S")]
-            for symbol in ("BTCUSDT", "ETHUSDT"):
+            for symbol in fleet.settings.symbols:
                 try:
                     depth = await fetch_depth(client, symbol, 100)
                     trades = await trades_last_minute(client, symbol)

@@ -13,11 +13,11 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from rocky_bot.config_errors import ConfigError
+from rocky_bot.feed import names
 from rocky_bot.funnel import Layer
 
-DEFAULT_FEED_URL = (
-    "wss://fstream.binance.com/public/stream?streams=btcusdt@bookTicker/ethusdt@bookTicker"
-)
+#: Binance's combined public stream; the symbols' bookTicker streams are appended (feed/names.py).
+DEFAULT_FEED_URL = "wss://fstream.binance.com/public/stream"
 
 
 class Settings(BaseSettings):
@@ -28,8 +28,12 @@ class Settings(BaseSettings):
     # --- inputs -------------------------------------------------------------------------------
     keys_path: Path = Path(".keys.json")
     funnel_replicas: int = Field(1, ge=1)  # copies of the 30-account funnel one keys file may hold
-    feed_url: str = DEFAULT_FEED_URL
+    feed_url: str = DEFAULT_FEED_URL  # without `streams=`: the symbols' streams are appended
     symbols: Annotated[tuple[str, ...], NoDecode] = ("BTCUSDT", "ETHUSDT")
+    # Exchange symbol → Binance stream name where they differ (`BTCUSDC=btcusdt`); a symbol not
+    # named here follows its own lower-cased name. Names of symbols not traded are allowed, so
+    # shards can share one file of settings.
+    feed_symbols: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     allow_public_exchange: bool = False  # override the refusal to run against binance.com & co.
 
     # --- exchange dialect -----------------------------------------------------------------------
@@ -78,6 +82,32 @@ class Settings(BaseSettings):
     fund_floor: float = Field(0.5, gt=0, le=1)  # `rocky-bot fund` tops up wallets under this×seed
     funding_quiet_s: float = Field(7200.0, gt=0)
     wallet_warn_share: float = Field(0.2, ge=0, le=1)
+
+    # --- sizes (issue 13) --------------------------------------------------------------------
+    # Order size per layer in USD: a symbol's quantity is this over its first mid, on its step
+    # grid, never under its minimum notional. Unset: funnel.DEFAULT_NOTIONAL_USD (about what the
+    # spec's BTC sizes are worth), and BTC and ETH keep the spec's exact quantities.
+    notional_anchor_usd: float | None = Field(None, gt=0)
+    notional_l1_usd: float | None = Field(None, gt=0)
+    notional_l2_usd: float | None = Field(None, gt=0)
+    notional_l3_usd: float | None = Field(None, gt=0)
+    notional_taker_usd: float | None = Field(None, gt=0)
+    # A tape that looks like people: each taker order's size is the layer's × e^(σ·z), z drawn
+    # per order (median: the spec's size; bounded by the cap and the minimum notional). 0: fixed.
+    taker_size_sigma: float = Field(0.5, ge=0, le=2)
+    # Each maker's size × (1 ± this), drawn once per account and symbol (stable, so requotes
+    # never resize): the depth chart is not a staircase of equal steps. 0: the spec's sizes.
+    maker_size_jitter: float = Field(0.2, ge=0, lt=1)
+
+    # --- budget and shards (issue 13) ---------------------------------------------------------
+    # The annual volatility the request budget is planned for: requotes grow with its square.
+    budget_annual_vol: float = Field(0.6, gt=0)
+    # Other daemons run these accounts on other symbols (one keys file, shards by symbol): the
+    # stop leaves the account's listenKey, which they share, to expire instead of deleting it.
+    symbol_shard: bool = False
+    # A symbol whose feed says nothing this long while the others tick has no reference price:
+    # a configuration error (ROCKY_FEED_SYMBOLS), not an outage to wait out.
+    feed_first_tick_s: float = Field(60.0, gt=0)
 
     # --- loops ----------------------------------------------------------------------------------
     anchor_interval_s: float = Field(2.0, gt=0)
@@ -142,6 +172,16 @@ class Settings(BaseSettings):
             Layer.TAKER: self.cap_taker_usd,
         }[layer]
 
+    def notional_for(self, layer: Layer) -> float | None:
+        """The layer's order size in USD as set (None: not set, the default applies)."""
+        return {
+            Layer.ANCHOR: self.notional_anchor_usd,
+            Layer.L1: self.notional_l1_usd,
+            Layer.L2: self.notional_l2_usd,
+            Layer.L3: self.notional_l3_usd,
+            Layer.TAKER: self.notional_taker_usd,
+        }[layer]
+
     def drift_for(self, layer: Layer, offset_bps: float) -> float:
         """A maker's drift to requote, before the per-account jitter."""
         if layer is Layer.ANCHOR:
@@ -150,9 +190,18 @@ class Settings(BaseSettings):
             return max(self.ladder_drift_bps, offset_bps * self.deep_drift_share)
         return self.ladder_drift_bps
 
+    @field_validator("feed_symbols", mode="before")
+    @classmethod
+    def _parse_feed_symbols(cls, value: object) -> dict[str, str]:
+        return names.parse_feed_symbols(value)
+
     def feed_streams(self) -> dict[str, str]:
         """Feed stream name → exchange symbol (`btcusdt@bookTicker` → `BTCUSDT`)."""
-        return {f"{symbol.lower()}@bookTicker": symbol for symbol in self.symbols}
+        return names.feed_streams(self.symbols, self.feed_symbols)
+
+    def feed_endpoint(self) -> str:
+        """The URL the feed dials: `feed_url` with the symbols' streams unless it names its own."""
+        return names.feed_url(self.feed_url, self.feed_streams())
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -177,6 +177,11 @@ class AccountState:
             [] if event_time_ms is None else [(t, d) for t, d in pending if t > event_time_ms]
         )
 
+    def note_other_fill(self, notional: Decimal) -> None:
+        """A fill of this account on a symbol another daemon trades (shards by symbol): it is
+        not our order, but it costs the wallet we share, so the breaker's allowance counts it."""
+        self.traded_notional += notional
+
     def note_error(self, what: object) -> None:
         """The last error this account met, for /status (bounded: it is shown, not stored)."""
         self.last_error = str(what)[:200]

@@ -45,6 +45,7 @@ class Level:
     side: str  # "BUY" | "SELL"
     offset_bps: Decimal
     drift_bps: Decimal
+    qty: Decimal | None = None  # its own size, as the fleet published it (None: the spec's)
 
     @property
     def key(self) -> LevelKey:
@@ -164,7 +165,7 @@ def _exits(
 def would_be_cap_gated(level: Level, position: float, mid: float, cap: float | None) -> bool:
     """The cap gate, seen from outside: would one more order on this side pass the cap?"""
     sign = 1 if level.side == "BUY" else -1
-    qty = float(qty_for(parse_account_id(level.account).layer, level.symbol))
+    qty = float(level.qty or qty_for(parse_account_id(level.account).layer, level.symbol))
     return cap is not None and sign * (position + sign * qty) * mid > cap
 
 

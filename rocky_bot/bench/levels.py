@@ -45,9 +45,13 @@ def judged_levels(
         ):
             wrong.append({**row, "expected_drift_bps": nominal, "jitter": jitter})
             drift = nominal
+        qty = Decimal(row["qty"]) if row.get("qty") else None
         levels.append(
-            Level(row["account"], row["symbol"], row["side"], spec.offset_bps, Decimal(str(drift)))
-        )
+            Level(
+                row["account"], row["symbol"], row["side"], spec.offset_bps,
+                Decimal(str(drift)), qty,
+            )
+        )  # fmt: skip
     return levels, wrong
 
 

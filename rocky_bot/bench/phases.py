@@ -21,20 +21,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from rocky_bot.bench.levels import read_published
 from rocky_bot.bench.procs import (
-    LEVELS_FILE,
-    kill_child,
     machine_info,
     proc_cpu_split,
-    proc_mem_mb,
     rocky_env_overrides,
     start_exchange,
-    start_fleet,
     stop_child,
-    tail_of,
-    wait_fleet_ready,
 )
+from rocky_bot.bench.shards import Shards, plan_shards
 from rocky_bot.funnel import funnel_ids, parse_account_id
 
 #: Settings the analysis needs, copied into the report as the fleet saw them.
@@ -62,7 +56,8 @@ class BenchConfig:
     profile: str = "ours"
     restart_s: float = 60.0  # after SIGKILL and an immediate restart; 0 skips it
     env: dict[str, str] = field(default_factory=dict)  # the profile's ROCKY_* settings
-    weight_limit: int = 2400
+    weight_limit: int = 2400  # one IP's; the exchange allows one per shard
+    symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
 
 
 def periodic_duties(s: Any) -> list[list[Any]]:
@@ -84,59 +79,56 @@ async def run_bench(cfg: BenchConfig, workdir: Path) -> dict[str, Any]:
 
     machine = machine_info()
     token = secrets.token_hex(16)
+    env = {
+        **cfg.env,
+        "ROCKY_SYMBOLS": ",".join(cfg.symbols),
+        "ROCKY_KEYS_PATH": str(workdir / "keys.json"),
+        "ROCKY_METRICS_HOST": "127.0.0.1",
+        "ROCKY_METRICS_PORT": "0",
+        "ROCKY_LOG_FORMAT": "json",
+        "ROCKY_WEIGHT_LIMIT_PER_MIN": str(cfg.weight_limit),
+    }
+    # As the child reads them: our environment with `env` on top.
+    settings = Settings(_env_file=None, **{k[6:].lower(): v for k, v in env.items()})
+    groups = plan_shards(settings, cfg.accounts)
     exchange, base_url, ws_url = await start_exchange(
         workdir, token, vol=cfg.vol, tick_rate=cfg.tick_rate, seed=cfg.seed,
-        weight_limit=cfg.weight_limit,
+        weight_limit=cfg.weight_limit, symbols=cfg.symbols,
     )  # fmt: skip
-    fleet = None
+    # the reference price, its streams following each shard's symbols
+    env["ROCKY_FEED_URL"] = f"{ws_url}/reference/stream"
+    fleet = Shards(workdir, env, groups, cfg.seed)
     ctx: dict[str, Any] = {}
     try:
         ids = funnel_ids(cfg.accounts)
         minted = await mint_accounts(base_url, token, ids, cfg.wallet_usd)
-        keys_path = workdir / "keys.json"
-        write_keys(keys_path, base_url, minted)
-        streams = "/".join(f"{s.lower()}@bookTicker" for s in ("BTCUSDT", "ETHUSDT"))
-        env = {
-            **cfg.env,
-            "ROCKY_KEYS_PATH": str(keys_path),
-            "ROCKY_FEED_URL": f"{ws_url}/reference/stream?streams={streams}",  # reference price
-            "ROCKY_METRICS_HOST": "127.0.0.1",
-            "ROCKY_METRICS_PORT": "0",
-            "ROCKY_LOG_FORMAT": "json",
-            "ROCKY_WEIGHT_LIMIT_PER_MIN": str(cfg.weight_limit),
-        }
+        write_keys(workdir / "keys.json", base_url, minted)
         overrides = rocky_env_overrides()
-        # As the child reads them: our environment with `env` on top.
-        settings = Settings(_env_file=None, **{k[6:].lower(): v for k, v in env.items()})
         caps = {i: settings.cap_for(parse_account_id(i).layer) for i in ids}
         launched = time.time()
-        fleet = await start_fleet(workdir, env, cfg.seed)
-        ready_at = await wait_fleet_ready(fleet, workdir / "fleet.log", cfg.ready_timeout_s)
-        published = read_published(workdir / LEVELS_FILE)
+        await fleet.start()
+        ready_at = await fleet.wait_ready(cfg.ready_timeout_s)
+        published = fleet.published()
         await asyncio.sleep(cfg.warmup_s)
-        t0, cpu0, xcpu0 = time.time(), proc_cpu_split(fleet.pid), proc_cpu_split(exchange.pid)
+        t0, cpu0, xcpu0 = time.time(), fleet.cpu_split(), proc_cpu_split(exchange.pid)
         rss_peak_window = 0.0
         while time.time() < t0 + cfg.duration_s:
             await asyncio.sleep(min(1.0, max(0.0, t0 + cfg.duration_s - time.time())))
-            if fleet.returncode is not None:
-                tail = tail_of(workdir / "fleet.log")
-                raise RuntimeError(f"fleet exited ({fleet.returncode}) while measured: {tail}")
-            rss_peak_window = max(rss_peak_window, proc_mem_mb(fleet.pid).get("VmRSS", 0.0))
-        t1, cpu1, xcpu1 = time.time(), proc_cpu_split(fleet.pid), proc_cpu_split(exchange.pid)
-        mem = proc_mem_mb(fleet.pid)
+            fleet.check_alive()
+            rss_peak_window = max(rss_peak_window, fleet.mem_mb()["VmRSS"])
+        t1, cpu1, xcpu1 = time.time(), fleet.cpu_split(), proc_cpu_split(exchange.pid)
+        mem = fleet.mem_mb()
         restart: dict[str, Any] = {}
         if cfg.restart_s > 0:
             restart["killed_at"] = time.time()
-            await kill_child(fleet)
-            fleet = await start_fleet(workdir, env, cfg.seed, "fleet-restart.log")
-            restart["ready_at"] = await wait_fleet_ready(
-                fleet, workdir / "fleet-restart.log", cfg.ready_timeout_s
-            )
+            await fleet.kill()
+            await fleet.start("fleet-restart.log")
+            restart["ready_at"] = await fleet.wait_ready(cfg.ready_timeout_s)
             await asyncio.sleep(cfg.restart_s)
             restart["until"] = time.time()
         stop_started = time.monotonic()
         stop_at = time.time()
-        exit_code = await stop_child(fleet, settings.stop_timeout_s + 10)
+        exit_code = await fleet.stop(settings.stop_timeout_s + 10)
         ctx = {
             "window": (t0, t1),
             "launched": launched,
@@ -152,6 +144,7 @@ async def run_bench(cfg: BenchConfig, workdir: Path) -> dict[str, Any]:
                 "startup_to_ready_s": ready_at - launched,
                 "exit_code": exit_code,
                 "stop_s": time.monotonic() - stop_started,
+                "shards": [list(g) for g in groups],
             },
             "exchange_cpu_s": sum(xcpu1) - sum(xcpu0),
             "published_levels": published,
@@ -165,10 +158,10 @@ async def run_bench(cfg: BenchConfig, workdir: Path) -> dict[str, Any]:
             },
         }
     finally:
-        if fleet is not None and fleet.returncode is None:
-            await stop_child(fleet, 20)
+        if fleet.running():
+            await fleet.stop(20)
         await stop_child(exchange, 20)
-    ctx["fleet"]["log"] = fleet_log_summary(workdir / "fleet.log")
+    ctx["fleet"]["log"] = fleet_log_summary(*fleet.first_logs())
     ctx["machine"] = machine
     ctx["accounts"] = cfg.accounts
     if cfg.feed_bench_frames:
@@ -179,26 +172,24 @@ async def run_bench(cfg: BenchConfig, workdir: Path) -> dict[str, Any]:
     return report_from(workdir)
 
 
-def fleet_log_summary(log: Path) -> dict[str, Any]:
-    """Counts of the fleet's warning/error events (what went wrong, not how often it was fine)."""
+def fleet_log_summary(*logs: Path) -> dict[str, Any]:
+    """Counts of the fleet's warning/error events (what went wrong, not how often it was fine),
+    over every shard's log."""
     levels: dict[str, int] = {}
     events: dict[str, int] = {}
-    if not log.exists():
-        return {"lines": 0}
     lines = 0
-    with log.open("rb") as f:
-        for raw in f:
-            lines += 1
-            try:
-                doc = json.loads(raw)
-            except ValueError:
-                levels["unparsed"] = levels.get("unparsed", 0) + 1
-                continue
-            level = str(doc.get("level", "?"))
-            levels[level] = levels.get(level, 0) + 1
-            if level in ("warning", "error", "critical"):
-                name = str(doc.get("event", "?"))
-                events[name] = events.get(name, 0) + 1
+    for raw in (raw for log in logs if log.exists() for raw in log.open("rb")):
+        lines += 1
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            levels["unparsed"] = levels.get("unparsed", 0) + 1
+            continue
+        level = str(doc.get("level", "?"))
+        levels[level] = levels.get(level, 0) + 1
+        if level in ("warning", "error", "critical"):
+            name = str(doc.get("event", "?"))
+            events[name] = events.get(name, 0) + 1
     top = dict(sorted(events.items(), key=lambda kv: -kv[1])[:15])
     return {"lines": lines, "by_level": levels, "warnings_and_errors": top}
 

@@ -11,8 +11,9 @@ Why measure here and not in the fleet: the bench must judge the fleet by what th
 beliefs. The recorder uses only the sandbox's public seams, so the sandbox itself stays unchanged
 and knows nothing of the bench:
 
-- every HTTP request (time, method, path, whether it named a symbol, the HTTP status it got and
-  the account whose key it carried) through the fault-hook seam;
+- every HTTP request (time, method, path, whether it named a symbol, the HTTP status it got, the
+  account whose key it carried and the client's address: shards each have their own) through
+  the fault-hook seam;
 - every user data event the engine emits (order accepted / amended / traded / cancelled, and
   the position after each fill), by teeing the engine's event sink;
 - every published tick (time, mid), by wrapping the reference feed's `publish` (the price the
@@ -38,6 +39,7 @@ from typing import Any
 from rocky_bot.sandbox.app import SandboxExchange
 from rocky_bot.sandbox.config import SandboxConfig
 from rocky_bot.sandbox.events import EventSink
+from rocky_bot.sandbox.listing import listed
 from rocky_bot.sandbox.prices import Tick
 from rocky_bot.sandbox.rest_gateway import FaultHooks
 from rocky_bot.sandbox.signing import KeyStore
@@ -51,8 +53,8 @@ class Recorder:
 
     def __init__(self) -> None:
         self.ticks: dict[str, list[tuple[float, float]]] = {}
-        #: (t, method, path, named a symbol, HTTP status, account or "")
-        self.requests: list[tuple[float, str, str, int, int, str]] = []
+        #: (t, method, path, named a symbol, HTTP status, account or "", client IP)
+        self.requests: list[tuple[float, str, str, int, int, str, str]] = []
         #: (t, account, symbol, side, exec_type, status, order_id, price, maker, trade_id)
         self.events: list[tuple[float, str, str, str, str, str, int, float, int, int]] = []
         self.samples: list[dict[str, Any]] = []
@@ -62,9 +64,11 @@ class Recorder:
     def tick(self, tick: Tick) -> None:
         self.ticks.setdefault(tick.symbol, []).append((time.time(), float(tick.mid)))
 
-    def request(self, method: str, path: str, query: bytes, status: int, account: str) -> None:
+    def request(
+        self, method: str, path: str, query: bytes, status: int, account: str, ip: str = ""
+    ) -> None:
         has_symbol = 1 if b"symbol=" in query else 0
-        self.requests.append((time.time(), method, path, has_symbol, status, account))
+        self.requests.append((time.time(), method, path, has_symbol, status, account, ip))
 
     def order_event(self, account: str, payload: dict[str, Any]) -> None:
         o = payload["o"]
@@ -113,9 +117,10 @@ class _RecordingHooks(FaultHooks):
         finally:
             key = dict(scope.get("headers") or ()).get(b"x-mbx-apikey", b"").decode("latin-1")
             cred = self._keys.get(key) if key else None
+            client = scope.get("client") or ("",)
             self._recorder.request(
                 scope["method"], scope["path"], scope.get("query_string", b""), status,
-                cred.account if cred else "",
+                cred.account if cred else "", str(client[0]),
             )  # fmt: skip
 
 
@@ -197,6 +202,7 @@ async def run_probe(args: argparse.Namespace) -> int:
     config = SandboxConfig(
         host="127.0.0.1",
         port=args.port,
+        symbols=listed(args.symbols.split(",")),
         admin_token=os.environ.get(ADMIN_TOKEN_ENV) or None,
         annual_vol=args.vol,
         msgs_per_s=args.tick_rate,
@@ -224,6 +230,7 @@ async def run_probe(args: argparse.Namespace) -> int:
             "msgs_per_s_per_symbol": config.msgs_per_s,
             "seed": config.seed,
             "weight_limit_per_min": config.weight_limit_per_min,
+            "symbols": [spec.symbol for spec in config.symbols],
         }
         tmp = Path(args.out).with_suffix(".tmp")
         tmp.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
@@ -239,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tick-rate", type=float, default=100.0, help="messages/s per symbol")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--weight-limit", type=int, default=2400)
+    parser.add_argument("--symbols", default="BTCUSDT,ETHUSDT")
     args = parser.parse_args(argv)
     from rocky_bot.cli import run_async
     from rocky_bot.ops.logs import configure_logging

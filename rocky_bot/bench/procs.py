@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 READY_EVENT = "fleet_ready"
+#: The loopback address a shard's REST requests leave from (127.0.0.2, ...; the bench's own).
+SOURCE_IP_ENV = "ROCKY_BENCH_SOURCE_IP"
 LEVELS_FILE = "levels.json"
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -90,14 +92,15 @@ def rocky_env_overrides() -> dict[str, str]:
 
 
 async def start_exchange(
-    workdir: Path, token: str, *, vol: float, tick_rate: float, seed: int, weight_limit: int
-) -> tuple[asyncio.subprocess.Process, str, str]:
+    workdir: Path, token: str, *, vol: float, tick_rate: float, seed: int, weight_limit: int,
+    symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT"),
+) -> tuple[asyncio.subprocess.Process, str, str]:  # fmt: skip
     """The sandbox + recorder (`bench_probe`) in its own process; returns it and its URLs."""
     log = (workdir / "exchange.log").open("wb")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "rocky_bot.bench.probe", "--out", str(workdir / "probe.json"),
         "--vol", str(vol), "--tick-rate", str(tick_rate), "--seed", str(seed),
-        "--weight-limit", str(weight_limit),
+        "--weight-limit", str(weight_limit), "--symbols", ",".join(symbols),
         stdout=asyncio.subprocess.PIPE, stderr=log, cwd=workdir,
         env=_child_env({"ROCKY_BENCH_ADMIN_TOKEN": token}),
     )  # fmt: skip
@@ -174,17 +177,38 @@ async def stop_child(proc: asyncio.subprocess.Process, timeout: float) -> int | 
 
 
 def publish_levels(fleet: Any, path: Path) -> None:
-    """Every maker level of a built fleet, with its offset and jittered drift, as JSON."""
+    """Every maker level of a ready fleet, with its offset, jittered drift and size, as JSON."""
     from rocky_bot.strategies.maker import MakerLoop
 
     rows = [
         {"account": loop.ctx.spec.account_id, "symbol": loop.symbol, "side": side.value,
-         "offset_bps": str(loop.ctx.spec.offset_bps), "drift_bps": str(loop.drift_bps)}
+         "offset_bps": str(loop.ctx.spec.offset_bps), "drift_bps": str(loop.drift_bps),
+         "qty": str(loop.quantity(fleet.feed.mid(loop.symbol)))}
         for loop in fleet.loops if isinstance(loop, MakerLoop) for side in loop.sides
     ]  # fmt: skip
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(rows))
     os.replace(tmp, path)
+
+
+def source_bound(env_name: str):
+    """A shard's REST from its own loopback address (127.0.0.N), so the exchange counts its
+    weight per shard as it would per host: None (the default transport) when not asked."""
+    source = os.environ.get(env_name)
+    if not source:
+        return None
+    import httpx
+
+    from rocky_bot.exchange.http_client import DEFAULT_MAX_CONNECTIONS, KEEPALIVE_S
+
+    def transport() -> httpx.AsyncHTTPTransport:
+        limits = httpx.Limits(
+            max_connections=DEFAULT_MAX_CONNECTIONS,
+            max_keepalive_connections=DEFAULT_MAX_CONNECTIONS, keepalive_expiry=KEEPALIVE_S,
+        )  # fmt: skip
+        return httpx.AsyncHTTPTransport(local_address=source, limits=limits)
+
+    return transport
 
 
 def fleet_child(argv: list[str]) -> int:
@@ -204,7 +228,7 @@ def fleet_child(argv: list[str]) -> int:
     settings = load_settings()
     keys = load_keys(settings.keys_path, allow_public_exchange=False)
     configure_logging(settings.log_format, settings.log_level)
-    fleet = Fleet(settings, keys, seed=args.seed)
+    fleet = Fleet(settings, keys, seed=args.seed, transport_factory=source_bound(SOURCE_IP_ENV))
 
     class Publishing(SystemdNotifier):
         def ready(self, status: str | None = None) -> None:

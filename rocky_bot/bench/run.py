@@ -76,7 +76,8 @@ def run_one(cfg: BenchConfig) -> dict[str, Any]:
     from rocky_bot.cli import run_async
 
     print(
-        f"rocky-bot bench, profile {cfg.profile}: {cfg.accounts} accounts, {cfg.duration_s:g} s "
+        f"rocky-bot bench, profile {cfg.profile}: {cfg.accounts} accounts × "
+        f"{len(cfg.symbols)} symbols, {cfg.duration_s:g} s "
         f"(+ set-up, {cfg.warmup_s:g} s warm-up, {cfg.restart_s:g} s after a restart), vol "
         f"{cfg.vol}, {cfg.tick_rate:g} msgs/s per symbol, seed {cfg.seed}; exchange and fleet "
         "in their own processes on 127.0.0.1",
@@ -105,9 +106,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     load_settings()  # a bad ROCKY_* value is one line and exit 78 before any process starts
     seeds = [int(s) for s in (args.seeds or os.environ.get(SEED_ENV, "1")).split(",")]
     profiles = ["ours", "spec"] if args.profile == "both" else [args.profile]
+    symbols = tuple(s.strip().upper() for s in args.symbols.split(",") if s.strip())
     base = BenchConfig(
         duration_s=args.duration, accounts=args.accounts, vol=args.vol, tick_rate=args.tick_rate,
-        restart_s=args.restart_s,
+        restart_s=args.restart_s, symbols=symbols,
     )  # fmt: skip
     single = len(seeds) * len(profiles) == 1 and args.out_dir is None
     reports = []

@@ -84,16 +84,25 @@ def spread_summary(spreads: list[float]) -> dict[str, Any]:
     return out
 
 
+def depth_summary(depth: list[int]) -> dict[str, Any]:
+    return {
+        "min": min(depth) if depth else None,
+        "p5": percentile(depth, 5),
+        "p50": percentile(depth, 50),
+    }
+
+
 def book_figures(samples: list[dict[str, Any]]) -> dict[str, Any]:
     spreads: dict[str, list[float]] = {}
-    depth: list[int] = []
+    depths: dict[str, list[int]] = {}
     for s in samples:
         for symbol, (bid, ask, bid_levels, ask_levels) in s["books"].items():
-            depth += [bid_levels, ask_levels]
+            depths.setdefault(symbol, []).extend((bid_levels, ask_levels))
             one_sided = bid is None or ask is None
             spread = MISS if one_sided else (ask - bid) / ((ask + bid) / 2) * 1e4
             spreads.setdefault(symbol, []).append(spread)
     pooled = [v for vs in spreads.values() for v in vs]
+    depth = [n for ns in depths.values() for n in ns]
     return {
         "inside_spread_bps": {
             **spread_summary(pooled),
@@ -103,9 +112,8 @@ def book_figures(samples: list[dict[str, Any]]) -> dict[str, Any]:
         # Fewest distinct prices on a side: adjacent L1 levels are 1 bps apart and each may drift
         # 2 bps, so two of them sometimes share a tick for a second; p5 says how often.
         "levels_per_side": {
-            "min": min(depth) if depth else None,
-            "p5": percentile(depth, 5),
-            "p50": percentile(depth, 50),
+            **depth_summary(depth),
+            "by_symbol": {sym: depth_summary(ns) for sym, ns in depths.items()},
         },
     }
 
@@ -117,7 +125,9 @@ def trade_figures(
     per_symbol = {}
     empty = 0
     minutes = 0
+    empty_by_symbol: dict[str, int] = {}
     for symbol in symbols:
+        empty_before = empty
         times = sorted(t for t in prints.get(symbol, ()) if w0 <= t <= w1)
         gaps = [b - a for a, b in pairwise(times)]
         edges = [times[0] - w0, w1 - times[-1]] if times else [w1 - w0]
@@ -132,7 +142,11 @@ def trade_figures(
             if i >= len(times) or times[i] >= m + 60:
                 empty += 1
             m += 60
-    return {"trade_interval_s": per_symbol, "empty_kline_minutes": empty, "full_minutes": minutes}
+        empty_by_symbol[symbol] = empty - empty_before
+    return {
+        "trade_interval_s": per_symbol, "empty_kline_minutes": empty, "full_minutes": minutes,
+        "empty_kline_minutes_by_symbol": empty_by_symbol,
+    }  # fmt: skip
 
 
 def max_exposure_ratio(

@@ -88,7 +88,8 @@ def render(reports: list[dict[str, Any]]) -> str:
     seeds = sorted({r["settings"]["seed"] for r in reports})
     lines = [
         f"Medians of {len(seeds)} runs (seeds {', '.join(map(str, seeds))}) of "
-        f"{first['duration_s']:.0f} s each: {s['accounts']} accounts, 2 symbols, vol {s['vol']}, "
+        f"{first['duration_s']:.0f} s each: {s['accounts']} accounts, "
+        f"{len(s.get('symbols') or (0, 0))} symbols, vol {s['vol']}, "
         f"{s['tick_rate']:g} bookTicker msgs/s per symbol; {m['nproc']} × {m['cpu_model']}, "
         f"Python {m['python']}; load average at the runs' starts "
         f"{', '.join(load(r) for r in reports)}.",

@@ -52,6 +52,15 @@ def fleet_rows(requests: Iterable[Sequence[Any]], start: float, end: float) -> l
     return [r for r in requests if start <= r[0] <= end and not r[2].startswith("/admin/")]
 
 
+def by_source(requests: Iterable[Sequence[Any]]) -> dict[str, list[Sequence[Any]]]:
+    """The fleet's requests by the address they came from (one per shard; "" if unrecorded)."""
+    out: dict[str, list[Sequence[Any]]] = {}
+    for r in requests:
+        if not r[2].startswith("/admin/"):
+            out.setdefault(r[6] if len(r) > 6 else "", []).append(r)
+    return out
+
+
 def rolling_peak(rows: Sequence[Sequence[Any]], ends: tuple[float, float]) -> dict[str, Any]:
     """The most weight in any 60-s window ending in [ends[0], ends[1]], counted both ways."""
     rows = sorted(rows, key=lambda r: r[0])

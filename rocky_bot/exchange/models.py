@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
 
 class Side(enum.StrEnum):
@@ -116,6 +116,18 @@ class SymbolRules:
     def round_qty(self, qty: Decimal) -> Decimal:
         steps = (qty / self.step_size).to_integral_value(rounding=ROUND_FLOOR)
         return (steps * self.step_size).quantize(self.step_size)
+
+    def nearest_qty(self, qty: Decimal) -> Decimal:
+        """The step-grid quantity nearest `qty` (a size drawn around a grid value keeps it as
+        its median, which flooring would not)."""
+        steps = (qty / self.step_size).to_integral_value(rounding=ROUND_HALF_EVEN)
+        return (steps * self.step_size).quantize(self.step_size)
+
+    def least_qty(self, price: Decimal) -> Decimal:
+        """The smallest step-grid quantity that passes minQty and MIN_NOTIONAL at `price`."""
+        by_notional = (self.min_notional / price / self.step_size).to_integral_value(ROUND_CEILING)
+        by_qty = (self.min_qty / self.step_size).to_integral_value(ROUND_CEILING)
+        return (max(by_notional, by_qty, Decimal(1)) * self.step_size).quantize(self.step_size)
 
     def check(self, price: Decimal, qty: Decimal) -> str | None:
         """Return why an order of this size would be rejected, or None if it is acceptable."""

@@ -16,7 +16,9 @@ so) is logged once and `run()` returns: the account keeps polling over REST.
 
 `close()` (the fleet's stop) also DELETEs the listenKey, best-effort and bounded in time: the key
 is a credential to the account's events, and left alone it stays valid for up to an hour after
-the daemon is gone.
+the daemon is gone. Unless the account is shared (`delete_key` False): Binance gives every
+client of an account the *same* key, so a shard by symbol that deleted it on its stop would cut
+the user stream of every other shard running that account.
 
 The connection itself (backoff, recycling, close racing the handshake) is the shared
 `Reconnector`; this module says where to connect (a fresh listenKey each time) and what to do
@@ -82,6 +84,7 @@ class UserStream:
         max_connection_age_s: float = 23 * 3600,  # Binance drops connections at 24 h
         stable_after_s: float = 10.0,  # a connection this old counts as good: backoff resets
         ping_interval_s: float | None = 20.0,
+        delete_key: bool = True,
     ) -> None:
         self._client = client
         self._base = ws_base_url.rstrip("/")
@@ -101,6 +104,8 @@ class UserStream:
         )  # fmt: skip
         self._key: str | None = None  # the listenKey in use: a secret, never logged
         self._key_gone = False
+        #: Delete the listenKey on close; False while another daemon shares the account's key.
+        self.delete_key = delete_key
         self._unavailable_logged = False
         self.events = 0
         self.bad_messages = 0
@@ -156,6 +161,9 @@ class UserStream:
     async def _delete_key(self) -> None:
         key, self._key = self._key, None
         if key is None:
+            return
+        if not self.delete_key:
+            log.info("listen_key_left", reason="shared with other shards; it expires by itself")
             return
         try:
             async with asyncio.timeout(self._close_timeout_s):

@@ -27,6 +27,7 @@ from rocky_bot.ops.metrics import Metrics
 from rocky_bot.ops.upkeep import AccountUpkeep
 from rocky_bot.risk import BreakerConfig, CircuitBreaker, Transition
 from rocky_bot.settings import Settings
+from rocky_bot.sizing import SymbolSizes
 from rocky_bot.strategies.context import AccountContext
 from rocky_bot.strategies.executor import ClientIds, Executor, OrderGate, OrderRateGuard
 from rocky_bot.strategies.loop import LoopTiming, StrategyLoop
@@ -98,6 +99,7 @@ def build_account(
     index: int,
     keys: AccountKeys,
     rules: dict[str, SymbolRules],
+    sizes: SymbolSizes,
     *,
     on_breaker: Callable[[str, Transition], None],
     lean: Callable[[str], float] | None,
@@ -119,10 +121,11 @@ def build_account(
     )  # fmt: skip
     rng = parts.rng(spec.account_id)
     ctx = AccountContext(
-        account=account, executor=executor, feed=parts.feed, rules=rules,
+        account=account, executor=executor, feed=parts.feed, rules=rules, sizes=sizes,
         cap=Decimal(str(s.cap_for(spec.layer))), rng=rng, use_modify=s.use_modify,
         lean=lean if spec.role is Role.TAKER and s.taker_lean else None,
         band_wakeups=s.band_wakeups, poll=upkeep.poll if s.poll_each_iteration else None,
+        size_sigma=s.taker_size_sigma,
     )  # fmt: skip
     loops = tuple(make_loop(s, ctx, symbol, rng) for symbol in s.symbols)
     state.on_change(waker(loops))
@@ -159,8 +162,11 @@ def make_loop(s: Settings, ctx: AccountContext, symbol: str, rng: random.Random)
     # Each account's drift threshold is jittered so a mid move does not requote every maker in
     # the same millisecond (DESIGN.md §3.2: spread the herd, don't race it).
     drift *= 1 + rng.uniform(-s.drift_jitter, s.drift_jitter)
+    # Its own size, drawn once: levels of one layer differ a little, as people's orders do.
+    spread = s.maker_size_jitter
+    factor = 1 + rng.uniform(-spread, spread) if spread else 1.0
     timing = LoopTiming(interval, jitter, s.min_sleep_s, s.min_requote_interval_s, s.stagger)
-    return MakerLoop(ctx, symbol, timing, Decimal(str(round(drift, 4))))
+    return MakerLoop(ctx, symbol, timing, Decimal(str(round(drift, 4))), factor)
 
 
 def waker(loops: tuple[StrategyLoop, ...]) -> Callable[[str, Side | None], None]:

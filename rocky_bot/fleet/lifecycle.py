@@ -1,10 +1,13 @@
 """`Fleet`: build every account around one feed, run them until told to stop, stop cleanly.
 
-Start: the feed first, exchangeInfo, every account set up (clock, leverage, leftovers cancelled,
-positions, wallet, dead-man armed), then the loops; READY once every symbol has a live mid.
-An account whose credentials the exchange refuses is set aside with one error naming it (the
-rest of the fleet runs, /status shows it); any other set-up failure is retried with jittered
-backoff, each account on its own schedule.
+Start (fleet/startup.py): before any I/O, every symbol must have a feed stream and the plan
+must fit the IP's request budget (budget.py); then the feed, exchangeInfo, every account set up
+(clock, leverage, leftovers cancelled, positions, wallet, dead-man armed), then the loops; READY
+once every symbol has a live mid (each symbol's sizes fixed at its first one, sizing.py).
+A symbol the exchange does not list, or whose stream stays silent while the others tick, is a
+configuration error (exit 78), never retried. An account whose credentials the exchange refuses
+is set aside with one error naming it (the rest of the fleet runs, /status shows it); any other
+set-up failure is retried with jittered backoff, each account on its own schedule.
 
 Stop (`stop_timeout_s` + ~1.5 s at most, whatever the tasks do): the order gate closes (no order
 request starts after `fleet_stopping`), loops and duties are cancelled within a second, the feed
@@ -18,30 +21,32 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from decimal import Decimal
 
 import structlog
 
-from rocky_bot.backoff import jittered_backoff
 from rocky_bot.exchange.capabilities import Capabilities, ReplyProblems
-from rocky_bot.exchange.errors import ExchangeError, FatalError
 from rocky_bot.exchange.governor import WeightGovernor
 from rocky_bot.exchange.models import SymbolRules
 from rocky_bot.exchange.user_stream import UserStream
 from rocky_bot.feed.binance import BinanceFeed, FeedSettings
 from rocky_bot.fleet.build import AccountUnit, FleetParts, anchor_lean, build_account
+from rocky_bot.fleet.shards import own_events
+from rocky_bot.fleet.startup import load_rules, preflight, setup_accounts, wait_live
 from rocky_bot.fleet.stop import LeftBehind, cancel_every_order, close_account
 from rocky_bot.fleet.supervisor import Supervisor, run_bounded
+from rocky_bot.funnel import Layer
 from rocky_bot.keys import KeysFile
 from rocky_bot.ops.metrics import Metrics
 from rocky_bot.ops.upkeep import AccountUpkeep
 from rocky_bot.risk import Transition, TripKind
 from rocky_bot.settings import Settings
+from rocky_bot.sizing import SymbolSizes
 from rocky_bot.strategies.context import AccountContext
 from rocky_bot.strategies.executor import OrderGate, process_prefix
 from rocky_bot.strategies.loop import StrategyLoop
 from rocky_bot.strategies.taker import TakerLoop
 from rocky_bot.strategies.tape_keeper import TapeKeeper
-from rocky_bot.waits import wait_event
 
 log = structlog.get_logger()
 
@@ -71,13 +76,15 @@ class Fleet:
     ) -> None:
         self.settings = settings
         self.keys = keys
+        #: What these settings will cost in request weight (refused here when over budget).
+        self.plan = preflight(settings, keys)
         self.metrics = Metrics()
         self.governor = WeightGovernor(limit_per_min=settings.weight_limit_per_min)
         self.reply_problems = ReplyProblems()  # malformed replies: counted, logged once a minute
         self.capabilities = Capabilities()  # one exchange: learnt (and logged) once for all
         self.feed = BinanceFeed(
             FeedSettings(
-                url=settings.feed_url, streams=settings.feed_streams(),
+                url=settings.feed_endpoint(), streams=settings.feed_streams(),
                 stale_after_s=settings.feed_stale_s, max_jump_pct=settings.feed_max_jump_pct,
                 shock_pct=settings.feed_shock_pct, shock_window_s=settings.feed_shock_window_s,
                 shock_pause_s=settings.feed_shock_pause_s, backoff_max_s=FEED_RECONNECT_MAX_S,
@@ -89,6 +96,8 @@ class Fleet:
             self.metrics, self.feed, self.gate, process_prefix(), seed, transport_factory,
         )  # fmt: skip
         self.units: list[AccountUnit] = []
+        #: Each symbol's size per layer, fixed at its first mid (built with the rules).
+        self.sizes: SymbolSizes | None = None
         #: Accounts refused at set-up (wrong credentials): account id → why. They never quote.
         self.set_aside: dict[str, str] = {}
         self.supervisor = Supervisor()
@@ -124,9 +133,15 @@ class Fleet:
     def build(self, rules: dict[str, SymbolRules]) -> None:
         """Every account's parts (no I/O): what `run` starts, and what the bench inspects."""
         self.feed.bound_prices({s: (r.min_price, r.max_price) for s, r in rules.items()})
+        notionals = {
+            layer: None if usd is None else Decimal(str(usd))
+            for layer in Layer
+            for usd in (self.settings.notional_for(layer),)
+        }
+        self.sizes = SymbolSizes(rules, notionals)
         for index, account in enumerate(self.keys.accounts):
             unit = build_account(
-                self.parts, index, account, rules, on_breaker=self._on_breaker,
+                self.parts, index, account, rules, self.sizes, on_breaker=self._on_breaker,
                 lean=self._anchor_lean,
             )  # fmt: skip
             for loop in unit.loops:
@@ -161,20 +176,29 @@ class Fleet:
         feed_task = self.spawn("feed", self.feed.run)
         started = False
         try:
-            rules = await self._load_rules(stop)
-            if rules is None:
+            probe = self.parts.client(self.keys.accounts[0])
+            try:
+                loaded = await load_rules(
+                    probe, self.settings.symbols, stop, self.parts.rng("exchange_info")
+                )
+            finally:
+                await probe.aclose()
+            if loaded is None:
                 return
+            rules, self._clock_offset_ms = loaded
             self.build(rules)
             self.feed.on_state_change(self._on_feed_state)
-            await self._setup_accounts(stop)
+            await setup_accounts(self.units, stop, self.parts.rng, self.set_aside)
             if stop.is_set():
                 return
             self._start_tasks()
             started = True
             # READY means a fresh mid (sd_notify): wait for it as long as it takes.
-            while not await self.feed.wait_live(self.settings.symbols, timeout=1.0):
-                if stop.is_set():
-                    return
+            symbols = self.settings.symbols
+            if not await wait_live(self.feed, symbols, stop, self.settings.feed_first_tick_s):
+                return
+            for symbol in symbols:  # sized by now at the latest, and said so (`symbol_sized`)
+                self.sizes.table(symbol, self.feed.mid(symbol))
             self.ready.set()
             log.info(
                 "fleet_ready", accounts=len(self.units) - len(self.set_aside),
@@ -186,54 +210,6 @@ class Fleet:
         finally:
             await self.shutdown(feed_task, cancel_orders=started)
 
-    async def _load_rules(self, stop: asyncio.Event) -> dict[str, SymbolRules] | None:
-        probe = self.parts.client(self.keys.accounts[0])
-        delays = jittered_backoff(initial_s=0.5, max_s=30.0, rng=self.parts.rng("exchange_info"))
-        try:
-            while not stop.is_set():
-                try:
-                    rules = await probe.exchange_info()
-                    missing = [s for s in self.settings.symbols if s not in rules]
-                    if missing:
-                        raise ExchangeError(f"exchange does not list symbols {missing}")
-                    self._clock_offset_ms = await probe.sync_time()  # every account's offset
-                    return rules
-                except ExchangeError as exc:
-                    delay = next(delays)
-                    log.warning("exchange_info_failed", error=str(exc), retry_in_s=round(delay, 3))
-                    await wait_event(stop, delay)
-            return None
-        finally:
-            await probe.aclose()
-
-    async def _setup_accounts(self, stop: asyncio.Event) -> None:
-        async def setup(unit: AccountUnit) -> None:
-            # its own task (gather): the binding names the account in set-up's log lines
-            structlog.contextvars.bind_contextvars(account=unit.account_id, role="upkeep")
-            delays = jittered_backoff(
-                initial_s=0.5, max_s=30.0, rng=self.parts.rng(unit.account_id)
-            )
-            while not stop.is_set():
-                try:
-                    await unit.upkeep.setup()
-                    return
-                except FatalError as exc:  # credentials refused: no retry will help
-                    self.set_aside[unit.account_id] = str(exc)
-                    log.error(
-                        "account_set_aside", account=unit.account_id, error=str(exc),
-                        hint="check this account's key and secret in the keys file",
-                    )  # fmt: skip
-                    return
-                except ExchangeError as exc:
-                    delay = next(delays)
-                    log.warning(
-                        "account_setup_failed", account=unit.account_id, error=str(exc),
-                        retry_in_s=round(delay, 3),
-                    )  # fmt: skip
-                    await wait_event(stop, delay)
-
-        await asyncio.gather(*(setup(unit) for unit in self.units))
-
     def active_units(self) -> list[AccountUnit]:
         return [u for u in self.units if u.account_id not in self.set_aside]
 
@@ -243,8 +219,8 @@ class Fleet:
             self.spawn(f"upkeep[{account_id}]", upkeep.run)
             if self.settings.user_stream:
                 upkeep.stream = UserStream(
-                    unit.ctx.account.client, self._stream_url(), upkeep.on_stream_event,
-                    upkeep.on_stream_connected,
+                    unit.ctx.account.client, self._stream_url(), own_events(upkeep),
+                    upkeep.on_stream_connected, delete_key=not self.settings.symbol_shard,
                 )  # fmt: skip
                 with structlog.contextvars.bound_contextvars(account=account_id):
                     # the task copies this context: its log lines name the account

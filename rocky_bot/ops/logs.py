@@ -15,7 +15,7 @@ import structlog
 
 #: Libraries whose INFO lines are per-request chatter (httpx logs every request it makes).
 _CHATTY = ("httpx", "httpcore", "websockets", "uvicorn.access")
-_HANDLER_NAME = "rocky_bot"
+HANDLER_NAME = "rocky_bot"
 
 
 def configure_logging(fmt: str = "auto", level: str = "info", stream: TextIO | None = None) -> None:
@@ -56,10 +56,10 @@ def _route_stdlib(stream: TextIO, level: int, shared: list, renderer, use_json: 
         ],
     )
     handler = logging.StreamHandler(stream)
-    handler.set_name(_HANDLER_NAME)
+    handler.set_name(HANDLER_NAME)
     handler.setFormatter(formatter)
     root = logging.getLogger()
-    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(old)  # configuring twice (tests) must not print every line twice
     root.addHandler(handler)
     root.setLevel(level)

@@ -184,8 +184,10 @@ class SandboxExchange:
             await asyncio.gather(self._serve_task, return_exceptions=True)
         log.info("sandbox_stopped", base_url=self.base_url)
 
-    def reference_url(self, symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")) -> str:
-        """The reference price as a combined stream: what a daemon's feed URL points at."""
+    def reference_url(self, symbols: tuple[str, ...] | None = None) -> str:
+        """The reference price as a combined stream (every listed symbol's unless named): what
+        a daemon's feed URL points at."""
+        symbols = symbols or tuple(spec.symbol for spec in self.config.symbols)
         streams = "/".join(f"{s.lower()}@bookTicker" for s in symbols)
         return f"{self.ws_url}/reference/stream?streams={streams}"
 

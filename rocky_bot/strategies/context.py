@@ -15,7 +15,7 @@ from decimal import Decimal
 from rocky_bot.account import Account
 from rocky_bot.exchange.models import SymbolRules
 from rocky_bot.feed.binance import BinanceFeed
-from rocky_bot.funnel import qty_for
+from rocky_bot.sizing import SymbolSizes
 from rocky_bot.strategies.executor import Executor
 
 
@@ -25,6 +25,7 @@ class AccountContext:
     executor: Executor
     feed: BinanceFeed
     rules: dict[str, SymbolRules]
+    sizes: SymbolSizes  # the fleet's: each symbol's size per layer, fixed at its first mid
     cap: Decimal
     rng: random.Random
     use_modify: bool = True
@@ -35,6 +36,8 @@ class AccountContext:
     #: The spec's iteration (setting poll_each_iteration): symbol → read balance, positions and
     #: open orders over REST before deciding. None: state comes from acks, stream and reconcile.
     poll: Callable[[str], Awaitable[None]] | None = None
+    #: Takers: the spread of their sizes around the layer's (settings.taker_size_sigma).
+    size_sigma: float = 0.0
 
     @property
     def account_id(self) -> str:
@@ -52,8 +55,9 @@ class AccountContext:
     def breaker(self):  # AccountBreaker
         return self.account.breaker
 
-    def qty(self, symbol: str) -> Decimal:
-        return qty_for(self.spec.layer, symbol)
+    def layer_qty(self, symbol: str, mid: Decimal) -> Decimal:
+        """This account's layer size on `symbol` (fixed fleet-wide at the symbol's first mid)."""
+        return self.sizes.qty(self.spec.layer, symbol, mid)
 
     def can_modify(self) -> bool:
         return self.use_modify and self.account.client.capabilities.usable("modify")

@@ -23,9 +23,11 @@ from rocky_bot.strategies.loop import LoopTiming, StrategyLoop
 from rocky_bot.strategies.quoting import (
     MakerInputs,
     band,
+    band_drift,
     decide_anchor,
     decide_maker_side,
     decide_unwind,
+    maker_qty,
     order_exceeds_cap,
     unwind_inputs,
 )
@@ -40,6 +42,7 @@ class MakerLoop(StrategyLoop):
         symbol: str,
         timing: LoopTiming,
         drift_bps: Decimal,
+        size_factor: float = 1.0,
     ) -> None:
         super().__init__(ctx.account_id, symbol, timing, ctx.record_failure, ctx.rng)
         self.ctx = ctx
@@ -50,7 +53,10 @@ class MakerLoop(StrategyLoop):
         self.unwind_side = ctx.spec.side.opposite if ctx.spec.side is not None else None
         self.all_sides = self.sides + ((self.unwind_side,) if self.unwind_side else ())
         self.drift_bps = drift_bps
-        self.qty = ctx.qty(symbol)
+        #: This account's size on the symbol: the layer's × its own factor, set at the first mid
+        #: and kept (stable, so requotes never resize; the depth is not a staircase of equals).
+        self.size_factor = size_factor
+        self.qty: Decimal | None = None
         self._bands: list[object] = []
         self._warned_cap = False
         #: (offset, drift) each side last quoted with (an unwind may rest nearer the mid).
@@ -69,7 +75,7 @@ class MakerLoop(StrategyLoop):
         mid = feed.mid(self.symbol)
         if mid is None:
             return
-        self._warn_if_cap_below_order(mid)
+        self._warn_if_cap_below_order(self.quantity(mid), mid)
         if ctx.poll is not None:
             await ctx.poll(self.symbol)
         await ctx.account.positions.ensure_fresh(self.symbol)
@@ -90,7 +96,13 @@ class MakerLoop(StrategyLoop):
                 intents += decide_unwind(recentred(unwind))
         if intents:
             await ctx.executor.execute(intents)
-        self._watch_bands()
+        self._watch_bands(mid)
+
+    def quantity(self, mid: Decimal) -> Decimal:
+        if self.qty is None:
+            base = self.ctx.layer_qty(self.symbol, mid)
+            self.qty = maker_qty(base, self.size_factor, mid, self.ctx.rules[self.symbol])
+        return self.qty
 
     def _inputs(self, side: Side, mid: Decimal) -> MakerInputs:
         ctx = self.ctx
@@ -99,16 +111,17 @@ class MakerLoop(StrategyLoop):
             side=side,
             mid=mid,
             rules=ctx.rules[self.symbol],
-            qty=self.qty,
+            qty=self.quantity(mid),
             offset_bps=ctx.spec.offset_bps,
             drift_bps=self.drift_bps,
             cap_usd=ctx.cap,
             exposure=ctx.state.exposure(self.symbol),
             live=ctx.state.live_quotes(self.symbol, side),
             can_modify=ctx.can_modify(),
+            centred=ctx.spec.role is Role.ANCHOR,
         )
 
-    def _watch_bands(self) -> None:
+    def _watch_bands(self, mid: Decimal) -> None:
         feed = self.ctx.feed
         for handle in self._bands:
             feed.unwatch(handle)
@@ -117,10 +130,12 @@ class MakerLoop(StrategyLoop):
             return  # the spec's loop: the timer alone decides when to look again
         if self.ctx.executor.throttled:
             return  # the order-rate guard held an intent back: retry on the heartbeat, not per tick
+        rules = self.ctx.rules[self.symbol]
         for side in self.all_sides:
             quotes = self.ctx.state.live_quotes(self.symbol, side)
             if len(quotes) == 1:
-                low, high = band(quotes[0].price, side, *self._quoted[side])
+                offset, drift = self._quoted[side]
+                low, high = band(quotes[0].price, side, offset, band_drift(drift, mid, rules))
                 left = partial(self._band_left, side)
                 self._bands.append(feed.watch_band(self.symbol, low, high, left))
 
@@ -136,10 +151,10 @@ class MakerLoop(StrategyLoop):
     def owns(self, side: Side | None) -> bool:
         return side is None or side in self.all_sides
 
-    def _warn_if_cap_below_order(self, mid: Decimal) -> None:
-        if not self._warned_cap and order_exceeds_cap(self.qty, mid, self.ctx.cap):
+    def _warn_if_cap_below_order(self, qty: Decimal, mid: Decimal) -> None:
+        if not self._warned_cap and order_exceeds_cap(qty, mid, self.ctx.cap):
             self._warned_cap = True
             log.warning(
                 "cap_below_order_notional", layer=self.ctx.spec.layer.value,
-                qty=str(self.qty), notional=f"{self.qty * mid:.2f}", cap=str(self.ctx.cap),
+                qty=str(qty), notional=f"{qty * mid:.2f}", cap=str(self.ctx.cap),
             )  # fmt: skip

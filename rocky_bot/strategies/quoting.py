@@ -6,11 +6,13 @@ table-driven and with hypothesis (never past the cap, always on tick, never a cr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from rocky_bot.exchange.models import Side, SymbolRules, TimeInForce
+from rocky_bot.sizing import LOWEST_PRICE_SHARE
 from rocky_bot.strategies.intents import Cancel, Exposure, Intent, LiveQuote, Modify, Place
 
 BPS = Decimal("0.0001")
@@ -34,12 +36,38 @@ class MakerInputs:
     live: Sequence[LiveQuote]  # our live orders on this symbol and side
     can_modify: bool = False
     reduce_only: bool = False
+    centred: bool = False  # the anchor: both sides 2·offset apart, centred (`centred_price`)
 
 
 def target_price(mid: Decimal, side: Side, offset_bps: Decimal, rules: SymbolRules) -> Decimal:
     """mid·(1 ∓ offset), rounded onto the tick grid away from the mid."""
     raw = mid * (1 - side.sign * offset_bps * BPS)
     return rules.round_price(raw, side)
+
+
+def centred_price(mid: Decimal, side: Side, offset_bps: Decimal, rules: SymbolRules) -> Decimal:
+    """The anchor's price: its two sides 2·offset apart to the nearest tick, centred on the mid
+    as closely as the grid allows.
+
+    Each side rounded away from the mid (`target_price`) widens the inside spread by up to two
+    ticks: nothing on BTC (a tick is 0.01 bps) but a bps on SOL (0.5 bps), past the 2.5 bps the
+    book is held to. The anchor's job is the spread, so it is the spread that is rounded.
+    """
+    tick = rules.tick_size
+    width = max(Decimal(1), (2 * offset_bps * BPS * mid / tick).to_integral_value(ROUND_HALF_EVEN))
+    low = (mid / tick - width / 2).to_integral_value(ROUND_HALF_EVEN)
+    return ((low if side is Side.BUY else low + width) * tick).quantize(tick)
+
+
+def quote_price(m: MakerInputs) -> Decimal:
+    return (centred_price if m.centred else target_price)(m.mid, m.side, m.offset_bps, m.rules)
+
+
+def band_drift(drift_limit_bps: Decimal, mid: Decimal, rules: SymbolRules) -> Decimal:
+    """The drift a quote may have before it is moved: at least one tick, so a quote the grid put
+    up to a tick from its exact target is in place, and inside its own band (else every tick
+    would wake its loop)."""
+    return max(drift_limit_bps, rules.tick_size / mid / BPS * Decimal("1.01"))
 
 
 def drift_bps(price: Decimal, target: Decimal) -> Decimal:
@@ -76,7 +104,7 @@ def band(
 def decide_maker_side(m: MakerInputs) -> list[Intent]:
     """Keep exactly one order at the target on one side, inside the cap gate."""
     intents: list[Intent] = []
-    target = target_price(m.mid, m.side, m.offset_bps, m.rules)
+    target = quote_price(m)
     qty = m.rules.round_qty(m.qty)
     live = sorted(m.live, key=lambda q: abs(q.price - target))
     keep, extras = (live[0], live[1:]) if live else (None, [])
@@ -97,8 +125,11 @@ def decide_maker_side(m: MakerInputs) -> list[Intent]:
     without_keep = _without(exposure, keep)
     # Drift is measured against the exact target, as band() is: against the tick-rounded one
     # the loop could hold at the band's edge and be woken again at once by a band already left.
+    # Within a tick is in place whatever the drift: on a coarse grid (a tick past the drift)
+    # the target would flip between two ticks as the mid crosses their middle, and thrash.
     exact = m.mid * (1 - m.side.sign * m.offset_bps * BPS)
-    in_place = drift_bps(keep.price, exact) <= m.drift_bps or keep.price == target
+    drifted = drift_bps(keep.price, exact) > band_drift(m.drift_bps, m.mid, m.rules)
+    in_place = not drifted or keep.price == target
     if in_place and keep.remaining_qty == qty:
         if not side_within_cap(m.side, exposure.worst_case(m.side), m.mid, m.cap_usd):
             intents.append(Cancel(m.symbol, keep.client_order_id, "cap_gate"))
@@ -202,6 +233,28 @@ class TakerInputs:
     coin: Side  # the random side, drawn by the caller
     leftovers: Sequence[LiveQuote] = ()
     ioc: bool = True
+    size_z: float = 0.0  # a standard normal, drawn by the caller: this order's size
+    size_sigma: float = 0.0  # 0: the layer's size, as the spec
+
+
+def taker_qty(t: TakerInputs) -> Decimal:
+    """This order's size: the layer's × e^(σ·z), to the nearest step, so that its median is the
+    layer's size; never under what the exchange accepts at the taker's lower price, and never
+    one order worth more than the cap by itself (people trade sizes, not one size)."""
+    if t.size_sigma <= 0:
+        return t.rules.round_qty(t.qty)
+    z = max(-6.0, min(6.0, t.size_z))
+    drawn = t.rules.nearest_qty(t.qty * Decimal(repr(math.exp(t.size_sigma * z))))
+    least = t.rules.least_qty(t.mid * (1 - t.cross_bps * BPS))
+    most = max(least, t.rules.round_qty(t.cap_usd / t.mid))
+    return min(max(drawn, least), most)
+
+
+def maker_qty(qty: Decimal, factor: float, mid: Decimal, rules: SymbolRules) -> Decimal:
+    """A maker's own size: the layer's × `factor` (drawn once per account and symbol), to the
+    nearest step, never under what the exchange accepts at the lowest price the funnel rests."""
+    sized = rules.nearest_qty(qty * Decimal(repr(factor)))
+    return max(sized, rules.least_qty(mid * LOWEST_PRICE_SHARE))
 
 
 def decide_taker(t: TakerInputs) -> list[Intent]:
@@ -212,7 +265,7 @@ def decide_taker(t: TakerInputs) -> list[Intent]:
     exposure = t.exposure
     for q in t.leftovers:
         exposure = _without(exposure, q)
-    qty = t.rules.round_qty(t.qty)
+    qty = taker_qty(t)
     position = exposure.position
     if not within_cap(position, t.mid, t.cap_usd):
         candidates: tuple[Side, ...] = (Side.SELL if position > 0 else Side.BUY,)

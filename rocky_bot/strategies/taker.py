@@ -16,7 +16,6 @@ class TakerLoop(StrategyLoop):
         super().__init__(ctx.account_id, symbol, timing, ctx.record_failure, ctx.rng)
         self.ctx = ctx
         self.ioc = ioc
-        self.qty = ctx.qty(symbol)
         self.last_order_at: float | None = None
 
     async def iterate(self) -> None:
@@ -38,13 +37,16 @@ class TakerLoop(StrategyLoop):
                 symbol=self.symbol,
                 mid=mid,
                 rules=ctx.rules[self.symbol],
-                qty=self.qty,
+                qty=ctx.layer_qty(self.symbol, mid),
                 cross_bps=ctx.spec.offset_bps,
                 cap_usd=ctx.cap,
                 exposure=ctx.state.exposure(self.symbol),
                 coin=self._coin(),
                 leftovers=leftovers,
                 ioc=self.ioc and ctx.account.client.capabilities.usable("ioc"),
+                # drawn here, decided in quoting.taker_qty: sizes vary like people's do
+                size_z=self._rng.gauss(0.0, 1.0) if ctx.size_sigma > 0 else 0.0,
+                size_sigma=ctx.size_sigma,
             )
         )
         await ctx.executor.execute(intents)

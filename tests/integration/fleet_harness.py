@@ -33,6 +33,9 @@ FAST = dict(
     stop_timeout_s=8.0, summary_interval_s=2.0, metrics_port=0, log_format="json",
     log_level="warning", position_max_age_s=2.0,
     runway_alert_h=0,  # compressed timings burn a day's fees in minutes: judged in its own test
+    # ~10x the timings, ~10x the planned weight: the `sandbox` fixture's limit, or the budget
+    # planner refuses to start (it is tested on its own, in test_budget / test_symbols).
+    weight_limit_per_min=48_000,
 )  # fmt: skip
 
 

@@ -232,7 +232,9 @@ def funnel_gaps(sandbox: SandboxExchange, names: dict[str, str], settings: Setti
         live = engine.open_orders(name)
         positions = {p.symbol: Decimal(str(p.amount)) for p in engine.account_view(name).positions}
         for symbol in settings.symbols:
-            mark, qty = engine.mark(symbol), qty_for(spec.layer, symbol)
+            # a maker's own size is its layer's × (1 ± maker_size_jitter): the largest counts
+            mark = engine.mark(symbol)
+            qty = qty_for(spec.layer, symbol) * Decimal(str(1 + settings.maker_size_jitter))
             for side in spec.sides():
                 target = mark * (1 - side.sign * spec.offset_bps * BPS)
                 if any(

@@ -113,11 +113,21 @@ async def test_metrics_cover_orders_fills_api_feed_breakers_positions_loops_and_
 ):
     async with running_fleet(sandbox, tmp_path, ids=IDS, **QUICK) as handle:
         taker = ctx_of(handle, "taker-1")
+        url = handle.fleet.status_url
+
+        async def two_taker_orders() -> bool:  # one order may fill against several makers
+            _, seen = await scrape(url)
+            key = (
+                "rocky_orders_placed_total",
+                frozenset({("account", "taker-1"), ("role", "taker")}),
+            )
+            return seen.get(key, 0) >= 2
+
         assert await wait_for(lambda: taker.state.fills >= 2, 15, interval=0.05), "no taker fill"
+        assert await wait_for_async(two_taker_orders, 15), "the taker never placed a second order"
         assert await wait_for(
             lambda: handle.fleet.upkeeps["taker-1"].burn_per_day() is not None, 5, interval=0.05
         )
-        url = handle.fleet.status_url
         reply, m = await scrape(url)
         engine, names = sandbox.engine, handle.account_names
         exchange_positions = {

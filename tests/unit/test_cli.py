@@ -270,3 +270,43 @@ def test_fund_refuses_bad_keys_like_every_command(tmp_path, capsys, command, mon
     path = keys_file(tmp_path / "keys.json", doc)
     code = main([command, "--keys", path])
     assert_one_line_config_error(code, capsys.readouterr().err, path, says)
+
+
+# --- symbols the daemon cannot price, or an IP cannot carry (issue 13) ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        (
+            {"ROCKY_SYMBOLS": "BTCUSDT,ETHUSDT,SOLUSDT,XRPUSDT,DOGEUSDT"},
+            "request weight a minute (5 symbols × 30 accounts",
+        ),
+        (
+            {"ROCKY_SYMBOLS": "BTCUSDT,SOLUSDT",
+             "ROCKY_FEED_URL": "wss://x.test/stream?streams=btcusdt@bookTicker"},
+            "no reference feed for SOLUSDT",
+        ),
+        ({"ROCKY_FEED_SYMBOLS": "ETHUSDT=btcusdt"}, "BTCUSDT and ETHUSDT both follow btcusdt"),
+    ],
+)  # fmt: skip
+def test_settings_that_cannot_run_exit_78_before_any_connection(
+    tmp_path, capsys, monkeypatch, env, says
+):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    path = keys_file(tmp_path / "keys.json", funnel())
+    code = main(["run", "--keys", path])
+    err = capsys.readouterr().err
+    assert code == 78 and says in err, err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+
+
+def test_plan_prints_the_weight_per_symbol_and_a_split_when_one_ip_is_not_enough(capsys):
+    assert main(["plan"]) == 0  # no keys file here: the standard 30-account funnel
+    out = capsys.readouterr().out
+    assert "30 accounts (the standard funnel) × 2 symbols" in out
+    assert "dead-man heartbeat" in out and "fits one IP" in out
+    assert main(["plan", "--symbols", "BTCUSDT,ETHUSDT,SOLUSDT,XRPUSDT,DOGEUSDT"]) == 1
+    out = capsys.readouterr().out
+    assert "shards: BTCUSDT,SOLUSDT,DOGEUSDT | ETHUSDT,XRPUSDT" in out

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from rocky_bot.config_errors import ConfigError
 from rocky_bot.funnel import Layer
-from rocky_bot.settings import DEFAULT_FEED_URL, Settings
+from rocky_bot.settings import DEFAULT_FEED_URL, Settings, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +25,7 @@ def clean_env(monkeypatch, tmp_path):
 def test_defaults():
     s = Settings()
     assert s.feed_url == DEFAULT_FEED_URL
-    assert s.feed_url == (
+    assert s.feed_endpoint() == (
         "wss://fstream.binance.com/public/stream?streams=btcusdt@bookTicker/ethusdt@bookTicker"
     )
     assert "/public/" in s.feed_url
@@ -116,6 +117,38 @@ def test_feed_streams_map_to_exchange_symbols():
         "ethusdt@bookTicker": "ETHUSDT",
     }
     assert Settings(symbols=("SOLUSDT",)).feed_streams() == {"solusdt@bookTicker": "SOLUSDT"}
+
+
+def test_the_feed_url_follows_the_symbols(monkeypatch):
+    monkeypatch.setenv("ROCKY_SYMBOLS", "BTCUSDT,SOLUSDT,1000PEPEUSDT")
+    assert Settings().feed_endpoint() == (
+        "wss://fstream.binance.com/public/stream?streams="
+        "btcusdt@bookTicker/solusdt@bookTicker/1000pepeusdt@bookTicker"
+    )
+
+
+def test_feed_symbols_name_the_stream_of_a_symbol_the_exchange_spells_otherwise(monkeypatch):
+    monkeypatch.setenv("ROCKY_SYMBOLS", "BTCUSDC,ETHUSDT")
+    monkeypatch.setenv("ROCKY_FEED_SYMBOLS", "BTCUSDC=btcusdt, XBTUSD=btcusdt")  # extra: ignored
+    s = Settings()
+    assert s.feed_symbols == {"BTCUSDC": "btcusdt", "XBTUSD": "btcusdt"}
+    assert s.feed_streams() == {"btcusdt@bookTicker": "BTCUSDC", "ethusdt@bookTicker": "ETHUSDT"}
+    assert s.feed_endpoint().endswith("?streams=btcusdt@bookTicker/ethusdt@bookTicker")
+
+
+def test_a_feed_url_that_names_its_streams_is_dialled_as_written():
+    url = "ws://127.0.0.1:9/reference/stream?streams=btcusdt@bookTicker"
+    assert Settings(feed_url=url).feed_endpoint() == url
+    raw = "wss://fstream.binance.com/ws/btcusdt@bookTicker"
+    assert Settings(feed_url=raw).feed_endpoint() == raw
+
+
+@pytest.mark.parametrize("raw", ["BTCUSDT", "BTCUSDT=btc-usdt", "=btcusdt"])
+def test_a_malformed_feed_symbol_mapping_is_one_clear_line(monkeypatch, raw):
+    monkeypatch.setenv("ROCKY_FEED_SYMBOLS", raw)
+    says = r"^setting feed_symbols \(ROCKY_FEED_SYMBOLS\): .*SYMBOL=stream"
+    with pytest.raises(ConfigError, match=says):
+        load_settings()
 
 
 def test_dot_env_in_the_working_directory_is_read(tmp_path):

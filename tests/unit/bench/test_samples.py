@@ -53,7 +53,16 @@ def test_a_sample_with_an_empty_side_is_a_miss_not_dropped(books, p50, p95, miss
 
 
 def test_depth_is_the_fewest_levels_on_either_side():
-    assert book_figures([book(1.0, 2.0)])["levels_per_side"] == {"min": 12, "p5": 12, "p50": 12}
+    got = book_figures([book(1.0, 2.0)])["levels_per_side"]
+    assert {k: got[k] for k in ("min", "p5", "p50")} == {"min": 12, "p5": 12, "p50": 12}
+
+
+def test_spread_and_depth_are_also_judged_per_symbol():
+    sample = {"books": {"BTCUSDT": [99990.0, 100010.0, 14, 13], "SOLUSDT": [179.96, 180.0, 12, 13]}}
+    got = book_figures([sample] * 3)
+    assert got["levels_per_side"]["by_symbol"]["SOLUSDT"]["p5"] == 12
+    assert got["levels_per_side"]["by_symbol"]["BTCUSDT"]["p5"] == 13
+    assert got["inside_spread_bps"]["by_symbol"]["SOLUSDT"]["p95"] == pytest.approx(2.22, abs=0.01)
 
 
 def test_trade_intervals_and_empty_minutes_per_symbol():
@@ -63,6 +72,7 @@ def test_trade_intervals_and_empty_minutes_per_symbol():
     assert (btc["p50"], btc["max"]) == (6.0, 85.0)  # max includes the silent tail 100 → 185
     assert got["full_minutes"] == 4  # 60-120 and 120-180, for each symbol
     assert got["empty_kline_minutes"] == 3  # BTC 120-180, ETH both
+    assert got["empty_kline_minutes_by_symbol"] == {"BTCUSDT": 1, "ETHUSDT": 2}
 
 
 def test_exposure_is_judged_on_every_position_the_exchange_reported_after_a_fill():

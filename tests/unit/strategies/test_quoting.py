@@ -7,6 +7,7 @@ never raises it); every price is on the tick grid; the anchor never crosses its 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal as D
 
 import pytest
@@ -21,12 +22,16 @@ from rocky_bot.strategies.quoting import (
     MakerInputs,
     TakerInputs,
     band,
+    band_drift,
+    centred_price,
     decide_anchor,
     decide_maker_side,
     decide_taker,
     decide_unwind,
     drift_bps,
+    maker_qty,
     order_exceeds_cap,
+    taker_qty,
     taker_side,
     target_price,
     unwind_inputs,
@@ -488,7 +493,8 @@ def test_maker_keeps_one_order_at_target_when_nothing_blocks_it(m):
             live["new"] = LiveQuote("new", m.side, intent.price, intent.qty)
     (only,) = live.values()
     exact = m.mid * (1 - m.side.sign * m.offset_bps * D("0.0001"))  # what band() is built on
-    assert drift_bps(only.price, exact) <= m.drift_bps or only.price == target
+    within = band_drift(m.drift_bps, m.mid, m.rules)  # a drift never under one tick
+    assert drift_bps(only.price, exact) <= within or only.price == target
     assert only.remaining_qty == m.qty
 
 
@@ -532,6 +538,7 @@ def taker_inputs(draw) -> TakerInputs:
             inflight_sell=draw(qtys) if draw(st.booleans()) else D(0),
         ),
         coin=draw(st.sampled_from([B, S])), leftovers=leftovers, ioc=draw(st.booleans()),
+        size_z=draw(st.floats(-8, 8)), size_sigma=draw(st.sampled_from([0.0, 0.5, 1.5])),
     )  # fmt: skip
 
 
@@ -560,6 +567,7 @@ def test_taker_invariants(t):
     assert (p.price - t.mid) * p.side.sign >= t.mid * 50 * BPS  # crosses at least 50 bps
     assert (p.price - t.mid) * p.side.sign < t.mid * 50 * BPS + t.rules.tick_size
     assert p.time_in_force == ("IOC" if t.ioc else "GTC")
+    assert p.qty % t.rules.step_size == 0 and t.rules.check(p.price, p.qty) is None
 
 
 # --- unwind: a ladder holding inventory rests a reduce-only order on the other side -----------
@@ -658,3 +666,134 @@ def test_an_urgent_unwind_never_drifts_to_the_other_sides_anchor():
     deep = maker(B, offset_bps=D(100), drift_bps=D(20), exposure=Exposure(position=D("0.009")))
     got = unwind_inputs(deep, decide_maker_side(deep), maker(S, offset_bps=D(100), drift_bps=D(20)))
     assert (got.offset_bps, got.drift_bps) == (URGENT_UNWIND_BPS, URGENT_UNWIND_BPS / 2)
+
+
+# --- sizes that look like people's (issue 13) ----------------------------------------------------
+
+TAKER = TakerInputs(
+    symbol=SYM, mid=D(95000), rules=RULES, qty=QTY, cross_bps=D(50), cap_usd=CAP,
+    exposure=Exposure(), coin=B, size_sigma=0.5,
+)  # fmt: skip
+
+
+def test_taker_sizes_vary_around_the_layers_size_as_their_median():
+    zs = [i / 100 for i in range(-300, 301)]  # a symmetric sample of z: its median is 0
+    sizes = sorted(taker_qty(replace(TAKER, size_z=z)) for z in zs)
+    assert sizes[len(sizes) // 2] == QTY  # the spec's 0.0005 BTC stays the median
+    assert len(set(sizes)) > 10  # not one size
+    assert sizes[0] == D("0.0001")  # the least 0.0001-step order over $5 at mid − 50 bps
+    assert sizes[-1] == D("0.0015")  # $150 cap / $95,000 = 0.00157: never one order past it
+
+
+def test_sigma_zero_is_the_specs_fixed_size():
+    assert {taker_qty(replace(TAKER, size_z=z, size_sigma=0.0)) for z in (-3, 0, 3)} == {QTY}
+
+
+@given(
+    z=st.floats(-8, 8), sigma=st.sampled_from([0.25, 0.5, 1.0, 2.0]), mid=mids,
+    cap=st.sampled_from([D(5), D(50), D(150)]), tick=st.sampled_from(TICKS),
+)  # fmt: skip
+@settings(max_examples=400, deadline=None)
+def test_a_drawn_taker_size_is_on_step_within_the_cap_and_never_under_the_minimum(
+    z, sigma, mid, cap, tick
+):
+    rules = SymbolRules(SYM, tick, D("0.0001"), D("0.0001"), D(5))
+    t = replace(TAKER, mid=mid, rules=rules, cap_usd=cap, size_z=z, size_sigma=sigma)
+    qty = taker_qty(t)
+    assert qty % rules.step_size == 0
+    assert rules.check(mid * (1 - 50 * BPS), qty) is None  # accepted even at the lower price
+    least = rules.least_qty(mid * (1 - 50 * BPS))
+    assert qty * mid <= cap or qty == least  # one order past the cap only if none is smaller
+
+
+@pytest.mark.parametrize(
+    ("factor", "expected"), [(0.8, "0.0004"), (1.0, "0.0005"), (1.2, "0.0006")]
+)
+def test_a_makers_own_size_is_its_layers_times_its_factor_on_step(factor, expected):
+    assert maker_qty(QTY, factor, D(95000), RULES) == D(expected)
+
+
+def test_a_makers_own_size_is_never_under_the_minimum():
+    assert maker_qty(D("0.0001"), 0.5, D(95000), RULES) == D("0.0001")
+
+
+@given(maker_inputs(), st.sampled_from([0.8, 0.9, 1.1, 1.2]))
+@settings(max_examples=400, deadline=None)
+def test_varied_maker_sizes_never_carry_exposure_past_the_cap(m, factor):
+    """The cap gate with each maker's own size: the same invariant, any size."""
+    test_maker_never_carries_exposure_past_the_cap.hypothesis.inner_test(
+        replace(m, qty=maker_qty(m.qty, factor, m.mid, m.rules))
+    )
+
+
+# --- the anchor keeps a 2 bps spread whatever the tick ------------------------------------------
+
+SOL = SymbolRules("SOLUSDT", D("0.01"), D("0.01"), D("0.01"), D(5))
+
+
+def test_the_anchor_rounds_its_spread_not_each_side():
+    mid = D("180.005")  # a tick is 0.56 bps: away-rounding would quote 179.98 / 180.03 (2.8 bps)
+    assert (target_price(mid, B, D(1), SOL), target_price(mid, S, D(1), SOL)) == (
+        D("179.98"), D("180.03"),
+    )  # fmt: skip
+    bid, ask = (centred_price(mid, side, D(1), SOL) for side in (B, S))
+    assert (bid, ask) == (D("179.98"), D("180.02"))  # 4 ticks: 2.2 bps, around the mid
+    got = decide_anchor(
+        maker(B, mid=mid, rules=SOL, qty=D("0.5"), offset_bps=D(1), centred=True),
+        maker(S, mid=mid, rules=SOL, qty=D("0.5"), offset_bps=D(1), centred=True),
+    )
+    assert [p.price for p in got] == [bid, ask]
+
+
+def test_on_a_fine_tick_the_anchor_is_where_it_always_was():
+    bid, ask = (centred_price(D("95000.05"), side, D(1), RULES) for side in (B, S))
+    assert (bid, ask) == (D("94990.6"), D("95009.6"))  # 190 ticks = 2.0 bps, centred
+    assert ask - bid == D("19.0")
+
+
+@given(
+    mid=mids, tick=st.sampled_from([*TICKS, D("0.001"), D(5)]),
+    offset=st.sampled_from([D(1), D(2)]),
+)  # fmt: skip
+@settings(max_examples=400, deadline=None)
+def test_the_centred_anchor_is_on_tick_never_crossed_and_within_half_a_tick_of_2_offsets(
+    mid, tick, offset
+):
+    rules = SymbolRules(SYM, tick, D("0.0001"), D(0), D(0))
+    bid, ask = centred_price(mid, B, offset, rules), centred_price(mid, S, offset, rules)
+    assert on_tick(bid, tick) and on_tick(ask, tick)
+    assert bid <= mid <= ask and bid < ask
+    spread = ask - bid
+    assert spread == tick or abs(spread - 2 * offset * BPS * mid) <= tick / 2
+    # the pair is centred: the mid sits within half a tick of its middle
+    assert abs((bid + ask) / 2 - mid) <= tick / 2
+
+
+def test_a_band_is_never_narrower_than_a_tick():
+    # a 1 bps drift on a 1.3 bps tick: the quote the grid allows is inside its own band
+    coarse = SymbolRules("ADAUSDT", D("0.0001"), D(1), D(1), D(5))
+    assert band_drift(D(1), D("0.75"), coarse) > D("1.33")
+    assert band_drift(D(1), D(95000), RULES) == D(1)
+
+
+def test_on_a_grid_coarser_than_the_drift_a_quote_a_tick_off_is_left_alone():
+    """1000PEPE: a tick is 0.83 bps, the anchor's drift 0.75: the target flips between two ticks
+    as the mid crosses their middle, and the quote must not chase it (it thrashed, issue 13)."""
+    pepe = SymbolRules("1000PEPEUSDT", D("0.0000001"), D(1), D(1), D(5))
+    bid_before = centred_price(D("0.01200005"), B, D(1), pepe)
+    mid = D("0.01200010")  # the mid moved half a tick: the centred target is the next tick
+    assert centred_price(mid, B, D(1), pepe) != bid_before
+    live = (quote("b1", str(bid_before), B, qty=D(2500)),)
+    m = maker(
+        B,
+        mid=mid,
+        rules=pepe,
+        qty=D(2500),
+        offset_bps=D(1),
+        drift_bps=D("0.75"),
+        cap_usd=D(150),
+        live=live,
+        exposure=Exposure(resting_buy=D(2500)),
+        centred=True,
+    )
+    assert decide_maker_side(m) == []

@@ -1,0 +1,198 @@
+"""The request weight a configuration will cost, planned at start instead of found out by 429s.
+
+Every order action is counted at 1, as the bench counts it and as DESIGN.md §7 plans (Rocky does
+not say what it charges for them), every other call at the weight of the one table
+(`binance_api/weights.py`). Per minute:
+
+- **periodic calls** (account × symbol × 60 / period): the dead-man heartbeat
+  (countdownCancelAll, 10), the openOrders reconcile (1), the wallet read (5, per account),
+  the listenKey keepalive (1, per account); without the user stream, positions every reconcile;
+  with `poll_each_iteration` (the spec's loop), balance + positions + open orders every
+  iteration of every loop instead;
+- **requotes**: a quote is moved when the mid leaves its drift band. For a mid following a
+  random walk of volatility σ (bps per √s) the time to leave ±d bps from the centre averages
+  d²/σ² (Wald), so each maker side costs σ²/d² actions a second; the per-account jitter of d
+  (×1 ± j) makes that × 1/(1 − j²). The anchor moves both sides at once (2 actions); cancel +
+  new (no modify) doubles an action; timer-only makers requote at most once an iteration;
+- **takers**: each order is one action, plus `FOLLOW_UPS_PER_TAKE` maker refills and cancels it
+  sets off (larger orders, more of them: × the mean size e^(σ_size²/2)), plus one cancel each
+  for GTC takers; the tape keeper adds a wake-up for each gap longer than its limit.
+
+Checked against the bench: 30 accounts × 2 symbols at 60 % volatility plan ≈ 1,130 a minute,
+where `docs/bench/ours-seed{1,2,3}.json` measured 1,022, 1,114 and 1,167
+(tests/unit/test_budget.py holds the two together).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rocky_bot.binance_api.weights import cost_of, with_symbol
+from rocky_bot.config_errors import ConfigError
+from rocky_bot.funnel import AccountSpec, Role
+from rocky_bot.settings import Settings
+
+#: Share of the IP's limit a configuration may plan to use: the rest is for restarts and bursts.
+BUDGET_SHARE = 0.8
+SECONDS_PER_YEAR = 365 * 24 * 3600
+#: Maker order actions each taker order sets off (refills of the levels it filled, cancels of
+#: replaced orders): 3.0 in the bench (per symbol and minute ≈ 11 taker orders, 21–26 maker
+#: places, 9–11 cancels; docs/bench/ours-seed*.json).
+FOLLOW_UPS_PER_TAKE = 3.0
+#: The user stream's listenKey keepalive (UserStream's default).
+KEEPALIVE_S = 1800.0
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One kind of request and what it costs a minute: per symbol traded, or whatever they are."""
+
+    what: str
+    call: str
+    per_symbol: float = 0.0
+    fixed: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    symbols: tuple[str, ...]
+    accounts: int
+    limit: int
+    lines: tuple[Line, ...]
+
+    @property
+    def per_symbol(self) -> float:
+        return sum(line.per_symbol for line in self.lines)
+
+    @property
+    def fixed(self) -> float:
+        return sum(line.fixed for line in self.lines)
+
+    @property
+    def total(self) -> float:
+        return self.fixed + self.per_symbol * len(self.symbols)
+
+    @property
+    def budget(self) -> float:
+        return BUDGET_SHARE * self.limit
+
+    def max_symbols(self) -> int:
+        """The most symbols one daemon (one IP) may trade with these accounts and settings."""
+        room = self.budget - self.fixed
+        return max(0, math.floor(room / self.per_symbol)) if self.per_symbol > 0 else 10**6
+
+    def shards(self) -> list[tuple[str, ...]]:
+        """The symbols split into the fewest shards that each fit, as evenly as they go."""
+        most = max(1, self.max_symbols())
+        count = math.ceil(len(self.symbols) / most)
+        return [self.symbols[i::count] for i in range(count)]
+
+    def as_log(self) -> dict[str, object]:
+        return {
+            "weight_per_min": round(self.total), "per_symbol": round(self.per_symbol),
+            "fixed": round(self.fixed), "symbols": len(self.symbols), "accounts": self.accounts,
+            "budget": round(self.budget), "max_symbols_per_ip": self.max_symbols(),
+            "lines": {line.what: round(line.per_symbol * len(self.symbols) + line.fixed)
+                      for line in self.lines},
+        }  # fmt: skip
+
+
+def at_1(method: str, path: str) -> int:
+    """A call's weight with order actions at 1 (symbol given, where that matters)."""
+    return cost_of(method, path).weight_at_1(with_symbol(True))
+
+
+def requotes_per_min(s: Settings, specs: Sequence[AccountSpec]) -> float:
+    """Order actions a minute that keep one symbol's maker quotes within their drift."""
+    sigma2 = (s.budget_annual_vol * 1e4) ** 2 / SECONDS_PER_YEAR * 60  # bps² a minute
+    jitter = 1 / (1 - s.drift_jitter**2)
+    per_action = at_1("PUT", "/fapi/v1/order") if s.use_modify else (
+        at_1("POST", "/fapi/v1/order") + at_1("DELETE", "/fapi/v1/order")
+    )  # fmt: skip
+    total = 0.0
+    for spec in specs:
+        if spec.role is Role.TAKER:
+            continue
+        drift = s.drift_for(spec.layer, float(spec.offset_bps))
+        exits = sigma2 / drift**2 * jitter
+        interval = s.anchor_interval_s if spec.role is Role.ANCHOR else s.ladder_interval_s
+        if not s.band_wakeups:  # the timer alone: at most one requote an iteration
+            exits = min(exits, 60 / max(interval, s.min_sleep_s))
+        total += exits * len(spec.sides()) * per_action
+    return total
+
+
+def taker_actions_per_min(s: Settings, takers: int) -> float:
+    """Order actions a minute on one symbol from taker orders and what they set off."""
+    orders = takers * 60 / max(s.taker_interval_s, s.min_sleep_s)
+    if s.tape_max_gap_s > 0 and orders > 0:
+        orders += orders * math.exp(-orders / 60 * s.tape_max_gap_s)
+    follow_ups = FOLLOW_UPS_PER_TAKE * math.exp(s.taker_size_sigma**2 / 2)
+    if not s.taker_ioc:
+        follow_ups += 1  # its unfilled rest, cancelled
+    return orders * (at_1("POST", "/fapi/v1/order") + follow_ups)
+
+
+def plan_for(
+    s: Settings, specs: Sequence[AccountSpec], symbols: Sequence[str] | None = None
+) -> Plan:
+    symbols = tuple(symbols or s.symbols)
+    n = len(specs)
+    makers = sum(1 for spec in specs if spec.role is not Role.TAKER)
+    takers = n - makers
+    lines = [
+        Line("requotes", "PUT /fapi/v1/order", per_symbol=requotes_per_min(s, specs)),
+        Line("taker orders", "POST /fapi/v1/order", per_symbol=taker_actions_per_min(s, takers)),
+    ]
+    if s.deadman_countdown_s > 0:
+        armed = makers + (0 if s.taker_ioc else takers)
+        per = armed * at_1("POST", "/fapi/v1/countdownCancelAll") * 60 / s.deadman_heartbeat_s
+        lines.append(Line("dead-man heartbeat", "POST /fapi/v1/countdownCancelAll", per))
+    if s.poll_each_iteration:  # the spec's loop: every iteration reads everything
+        reads = at_1("GET", s.balance_path) + at_1("GET", s.position_risk_path)
+        reads += at_1("GET", "/fapi/v1/openOrders")
+        per = 0.0
+        for spec in specs:
+            interval = {Role.ANCHOR: s.anchor_interval_s, Role.TAKER: s.taker_interval_s}.get(
+                spec.role, s.ladder_interval_s
+            )
+            per += reads * 60 / max(interval, s.min_sleep_s)
+        lines.append(Line("reads every iteration", "GET balance, positions, openOrders", per))
+        return Plan(symbols, n, s.weight_limit_per_min, tuple(lines))
+    every = s.reconcile_interval_s if s.user_stream else min(
+        s.reconcile_interval_s, s.ladder_interval_s
+    )  # fmt: skip
+    lines.append(Line(
+        "reconcile", "GET /fapi/v1/openOrders",
+        per_symbol=n * at_1("GET", "/fapi/v1/openOrders") * 60 / every,
+    ))  # fmt: skip
+    if not s.user_stream:  # positions are polled with every reconcile
+        per = n * at_1("GET", s.position_risk_path) * 60 / every
+        lines.append(Line("positions", f"GET {s.position_risk_path}", fixed=per))
+    wallet = n * at_1("GET", s.balance_path) * 60 / s.balance_interval_s
+    lines.append(Line("wallet", f"GET {s.balance_path}", fixed=wallet))
+    if s.user_stream:
+        keepalive = n * at_1("PUT", "/fapi/v1/listenKey") * 60 / KEEPALIVE_S
+        lines.append(Line("listenKey keepalive", "PUT /fapi/v1/listenKey", fixed=keepalive))
+    return Plan(symbols, n, s.weight_limit_per_min, tuple(lines))
+
+
+def refuse_over_budget(plan: Plan) -> None:
+    """One line and exit 78 when the plan is over `BUDGET_SHARE` of the IP's limit."""
+    if plan.total <= plan.budget:
+        return
+    most = plan.max_symbols()
+    how = (
+        f"shard by symbol, at most {most} a shard, one host or IP each "
+        f"(e.g. {' | '.join(','.join(g) for g in plan.shards())}; README: Shards)"
+        if most > 0
+        else "even one symbol is over: fewer accounts per keys file, or longer periods"
+    )
+    raise ConfigError(
+        f"these settings cost an expected {plan.total:,.0f} request weight a minute "
+        f"({len(plan.symbols)} symbols × {plan.accounts} accounts: {plan.per_symbol:,.0f} a "
+        f"symbol + {plan.fixed:,.0f}), over {BUDGET_SHARE:.0%} of ROCKY_WEIGHT_LIMIT_PER_MIN="
+        f"{plan.limit} ({plan.budget:,.0f}): {how}"
+    )
