@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import io
+import logging
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+import structlog
 from helpers import mint  # noqa: F401  (re-exported: `from conftest import mint` also works)
 
+from rocky_bot.ops.logs import configure_logging
 from rocky_bot.sandbox.app import SandboxExchange
 from rocky_bot.sandbox.config import SandboxConfig
 
@@ -21,3 +25,27 @@ async def sandbox() -> AsyncIterator[SandboxExchange]:
         yield exchange
     finally:
         await exchange.stop()
+
+
+#: Libraries whose loggers `configure_logging` quietens: their levels are restored after `journal`.
+LIBRARY_LOGGERS = ("httpx", "httpcore", "websockets", "uvicorn.access")
+
+
+@pytest.fixture
+def journal() -> Iterator[io.StringIO]:
+    """Logging configured as under systemd (JSON lines, debug), into a buffer; the global
+    set-up restored after."""
+    saved = structlog.get_config()
+    root = logging.getLogger()
+    saved_root = (list(root.handlers), root.level)
+    saved_levels = {name: logging.getLogger(name).level for name in LIBRARY_LOGGERS}
+    buffer = io.StringIO()
+    configure_logging("json", "debug", stream=buffer)
+    try:
+        yield buffer
+    finally:
+        structlog.configure(**saved)
+        root.handlers[:] = saved_root[0]
+        root.setLevel(saved_root[1])
+        for name, level in saved_levels.items():
+            logging.getLogger(name).setLevel(level)

@@ -20,26 +20,6 @@ from rocky_bot.ops.logs import configure_logging
 
 IDS = ["mm-anchor", "mm-l1-buy-05bps", "mm-l1-sell-05bps", "taker-1"]
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
-LIBRARY_LOGGERS = ("httpx", "httpcore", "websockets", "uvicorn.access")
-
-
-@pytest.fixture
-def journal():
-    """Logging configured as under systemd, into a buffer; the global set-up restored after."""
-    saved = structlog.get_config()
-    root = logging.getLogger()
-    saved_root = (list(root.handlers), root.level)
-    saved_levels = {name: logging.getLogger(name).level for name in LIBRARY_LOGGERS}
-    buffer = io.StringIO()
-    configure_logging("auto", "debug", stream=buffer)  # a pipe, not a TTY: JSON
-    try:
-        yield buffer
-    finally:
-        structlog.configure(**saved)
-        root.handlers[:] = saved_root[0]
-        root.setLevel(saved_root[1])
-        for name, level in saved_levels.items():
-            logging.getLogger(name).setLevel(level)
 
 
 def records(buffer: io.StringIO) -> list[dict]:

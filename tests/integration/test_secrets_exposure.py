@@ -6,41 +6,17 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 
 import httpx
-import pytest
-import structlog
 from fleet_harness import running_fleet
 from invariants import secrets_exposed
 from waiting import wait_for
 
 from rocky_bot.keys import load_keys, write_keys
-from rocky_bot.ops.logs import configure_logging
 from rocky_bot.ops.onboarding import mint_accounts
 
 IDS = ["mm-anchor", "mm-l1-buy-05bps", "taker-1"]
 PASSWORD = "pw-in-the-base-url-0123456789abcdef"
-LIBRARY_LOGGERS = ("httpx", "httpcore", "websockets", "uvicorn.access")
-
-
-@pytest.fixture
-def journal():
-    """Logging configured as under systemd (JSON, debug), into a buffer; restored after."""
-    saved = structlog.get_config()
-    root = logging.getLogger()
-    saved_root = (list(root.handlers), root.level)
-    saved_levels = {name: logging.getLogger(name).level for name in LIBRARY_LOGGERS}
-    buffer = io.StringIO()
-    configure_logging("json", "debug", stream=buffer)
-    try:
-        yield buffer
-    finally:
-        structlog.configure(**saved)
-        root.handlers[:] = saved_root[0]
-        root.setLevel(saved_root[1])
-        for name, level in saved_levels.items():
-            logging.getLogger(name).setLevel(level)
 
 
 def events(buffer: io.StringIO) -> list[str]:

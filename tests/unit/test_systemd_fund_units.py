@@ -7,15 +7,13 @@ test_systemd_units.py: a scratch HOME where ExecStart exists); what verify lets 
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.unit.test_systemd_units import UNITS as DAEMON_UNITS
-from tests.unit.test_systemd_units import one, parse_unit
+from tests.unit.test_systemd_units import one, parse_unit, verify_units
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -66,30 +64,6 @@ def test_the_daemon_never_holds_the_admin_token(path: Path) -> None:
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 
 
-def verify(files: dict[str, str], name: str, tmp_path: Path) -> tuple[int, list[str]]:
-    home = tmp_path / "home"
-    binary = home / "rocky-bot" / ".venv" / "bin" / "rocky-bot"
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    binary.write_text("#!/bin/sh\n")
-    binary.chmod(0o755)
-    runtime = tmp_path / "run"
-    runtime.mkdir(mode=0o700, exist_ok=True)
-    units = tmp_path / "units"
-    units.mkdir(exist_ok=True)
-    for file, text in files.items():
-        (units / file).write_text(text)
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
-        "XDG_RUNTIME_DIR": str(runtime), "LANG": "C.UTF-8", "SYSTEMD_LOG_COLOR": "0",
-    }  # fmt: skip
-    result = subprocess.run(
-        [SYSTEMD_ANALYZE, "--user", "--man=no", "--generators=no", "verify", str(units / name)],
-        env=env, capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
-    lines = [ln for ln in (result.stdout + result.stderr).splitlines() if "rocky-bot" in ln]
-    return result.returncode, lines
-
-
 @pytest.fixture
 def verified(tmp_path: Path):
     if SYSTEMD_ANALYZE is None:
@@ -98,7 +72,7 @@ def verified(tmp_path: Path):
     def check(service: str, timer: str, name: str, edit=lambda text: text):
         files = {f: (DEPLOY / f).read_text() for f in (service, timer)}
         files[name] = edit(files[name])
-        return verify(files, name, tmp_path)
+        return verify_units(files, name, tmp_path, mention="rocky-bot")
 
     return check
 

@@ -179,8 +179,11 @@ def test_template_differs_from_the_single_unit_only_in_shard_specifics() -> None
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 
 
-def _verify(unit_text: str, name: str, tmp_path: Path) -> tuple[int, list[str]]:
-    """Verify `unit_text` as user unit `name`; return the exit status and lines about it."""
+def verify_units(
+    files: dict[str, str], name: str, tmp_path: Path, mention: str | None = None
+) -> tuple[int, list[str]]:
+    """Write `files` (unit file name → text) as user units and verify `name` among them; return
+    the exit status and the lines that mention `mention` (default: the unit's own stem)."""
     home = tmp_path / "home"
     binary = home / "rocky-bot" / ".venv" / "bin" / "rocky-bot"
     binary.parent.mkdir(parents=True, exist_ok=True)
@@ -190,8 +193,9 @@ def _verify(unit_text: str, name: str, tmp_path: Path) -> tuple[int, list[str]]:
     runtime.mkdir(mode=0o700, exist_ok=True)
     units = tmp_path / "units"
     units.mkdir(exist_ok=True)
+    for file, text in files.items():
+        (units / file).write_text(text)
     unit_path = units / name
-    unit_path.write_text(unit_text)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
@@ -207,8 +211,8 @@ def _verify(unit_text: str, name: str, tmp_path: Path) -> tuple[int, list[str]]:
         timeout=30,
         check=False,
     )
-    stem = name.split("@")[0].removesuffix(".service")
-    lines = [ln for ln in (result.stdout + result.stderr).splitlines() if stem in ln]
+    mention = mention or name.split("@")[0].removesuffix(".service")
+    lines = [ln for ln in (result.stdout + result.stderr).splitlines() if mention in ln]
     return result.returncode, lines
 
 
@@ -216,10 +220,12 @@ def _verify(unit_text: str, name: str, tmp_path: Path) -> tuple[int, list[str]]:
 def verify(tmp_path: Path):
     if SYSTEMD_ANALYZE is None:
         pytest.skip("systemd-analyze is not installed (Debian package: systemd)")
-    rc, lines = _verify("[Service]\nExecStart=/bin/true\n", "known-good.service", tmp_path)
+    rc, lines = verify_units(
+        {"known-good.service": "[Service]\nExecStart=/bin/true\n"}, "known-good.service", tmp_path
+    )
     if rc != 0:
         pytest.skip(f"systemd-analyze cannot verify user units here: {lines}")
-    return lambda text, name: _verify(text, name, tmp_path)
+    return lambda text, name: verify_units({name: text}, name, tmp_path)
 
 
 @pytest.mark.parametrize("path", UNITS, ids=lambda p: p.name)
