@@ -168,19 +168,6 @@ async def read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-def replayer(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
-
-
 async def run(app: ASGIApp, scope: Scope, receive: Receive) -> list[Message]:
     """Run the endpoint for its effect; keep its reply (start + body messages) for later."""
     captured: list[Message] = []

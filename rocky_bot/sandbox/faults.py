@@ -45,6 +45,7 @@ from rocky_bot.sandbox import fault_replies as replies
 from rocky_bot.sandbox.config import SandboxConfig
 from rocky_bot.sandbox.errors import SandboxError
 from rocky_bot.sandbox.fault_spec import ActiveFaults, FaultUpdate
+from rocky_bot.sandbox.http_limits import replay_body
 from rocky_bot.sandbox.prices import PriceDriver, Tick
 from rocky_bot.sandbox.reference import ReferenceFeed
 from rocky_bot.sandbox.rest_gateway import FaultHooks
@@ -200,7 +201,7 @@ class FaultInjector(FaultHooks):
             await replies.answer(send, err, {"Retry-After": f.retry_after_s})
             return
         body = await replies.read_body(receive)
-        replay = replies.replayer(body, receive)
+        replay = replay_body(body, receive)
         method = scope["method"]
         params = replies.request_params(scope.get("query_string", b""), body)
         for capability in f.unsupported:

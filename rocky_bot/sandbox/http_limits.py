@@ -122,11 +122,12 @@ class BodyLimit:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        await self.app(scope, _replay(b"".join(chunks), receive), send)
+        await self.app(scope, replay_body(b"".join(chunks), receive), send)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """The body in one message, then whatever the connection says next (a disconnect)."""
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """The body, already read, in one message, then whatever the connection says next (a
+    disconnect): what an ASGI app downstream of a body reader receives."""
     sent = False
 
     async def replayed() -> Message:
