@@ -69,10 +69,11 @@ def _balance(f: Fields) -> Balance:
         (k for k in ("availableBalance", "withdrawAvailable", "maxWithdrawAmount") if k in f.data),
         "availableBalance",
     )
-    # A wallet below zero is no state a margin account can be in (available may be: margin
-    # used past the wallet by unrealized losses).
+    # A wallet may be below zero: fees and losses past the wallet with no liquidation to stop
+    # them (the sandbox; a bankrupt account on a venue). Refusing it hid exactly the wallet that
+    # most needs the faucet: `rocky-bot fund` could not read it, so never topped it up.
     return Balance(
-        asset=f.text("asset"), wallet=f.decimal(wallet_key, minimum=0),
+        asset=f.text("asset"), wallet=f.decimal(wallet_key),
         available=f.decimal(available_key),
     )  # fmt: skip
 

@@ -45,8 +45,9 @@ def parse_user_event(obj: object) -> OrderUpdate | AccountUpdate | None:
         balances = tuple(
             Balance(
                 b.text("a"),
-                wallet=b.decimal("wb", minimum=0),
-                available=b.decimal("cw", minimum=0),
+                # below zero after fees past an empty wallet (see parse._balance)
+                wallet=b.decimal("wb"),
+                available=b.decimal("cw"),
                 change=b.decimal("bc", "0"),
             )
             for b in a.items("B", [])

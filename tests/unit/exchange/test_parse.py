@@ -256,8 +256,8 @@ HOSTILE_REPLIES = [
     (parse.parse_order, order_json(clientOrderId=MB), "clientOrderId"),
     (parse.parse_order, order_json(symbol=MB), "symbol"),
     (parse.parse_open_orders, [order_json(), order_json(executedQty="1")], "[1].executedQty"),
-    (parse.parse_balance, [{**BALANCE_V2, "balance": "-0.01"}], "[0].balance"),
-    (parse.parse_balance, {"assets": [{"asset": "USDT", "walletBalance": "-5",
+    (parse.parse_balance, [{**BALANCE_V2, "balance": "1e400"}], "[0].balance"),
+    (parse.parse_balance, {"assets": [{"asset": "USDT", "walletBalance": "NaN",
                                        "availableBalance": "1"}]}, "assets[0].walletBalance"),
     (parse.parse_position_risk, [{**POSITION_V2, "markPrice": "-1"}], "[0].markPrice"),
     (parse.parse_position_risk, [{**POSITION_V3, "positionAmt": "1e400"}], "[0].positionAmt"),
@@ -274,7 +274,7 @@ HOSTILE_REPLIES = [
     (user_events.parse_user_event, _with(ORDER_TRADE_UPDATE, "o.z", "0.002"), "o.z"),
     (user_events.parse_user_event, _with(ORDER_TRADE_UPDATE, "o.l", "0.0005"), "o.l"),
     (user_events.parse_user_event, _with(ORDER_TRADE_UPDATE, "o.p", "NaN"), "o.p"),
-    (user_events.parse_user_event, _with(ACCOUNT_UPDATE, "a.B.0.wb", "-1"), "a.B[0].wb"),
+    (user_events.parse_user_event, _with(ACCOUNT_UPDATE, "a.B.0.wb", "1e400"), "a.B[0].wb"),
     (user_events.parse_user_event, _with(ACCOUNT_UPDATE, "a.B.0.cw", "0e999"), "a.B[0].cw"),
     (user_events.parse_user_event, _with(ACCOUNT_UPDATE, "a.P.0.pa", "1e-999"), "a.P[0].pa"),
 ]  # fmt: skip
@@ -296,6 +296,9 @@ def test_hostile_values_next_to_them_still_parse() -> None:
     assert order.remaining_qty == 0
     (zero,) = parse.parse_balance([{**BALANCE_V2, "balance": "0", "availableBalance": "-3.5"}])
     assert zero.wallet == 0 and zero.available == D("-3.5")  # available may go below zero
+    # and so may the wallet, after fees past an empty one: `rocky-bot fund` must read it
+    (owed,) = parse.parse_balance([{**BALANCE_V2, "balance": "-38.4272995"}])
+    assert owed.wallet == D("-38.4272995")
     key = "pqia91ma19a5s61cv6a81va65sdf19v8a65a1a5s61cv6a81va65sdf19v8a65a1"
     assert parse.parse_listen_key({"listenKey": key}) == key
     rules = parse.parse_exchange_info(EXCHANGE_INFO)["BLZUSDT"]

@@ -63,6 +63,8 @@ ACCOUNTS = {  # id → (key, balances)
     "mm-anchor": ("key-anchor", {"USDT": "10", "USDC": "80"}),  # USDC counts: 80, not funded
     "taker-1": ("key-taker-1", {"USDT": "95", "USDC": "20.5"}),  # 20.5 USDC: funded +79.50
     "taker-2": ("key-taker-2", {"USDT": "500"}),  # no USDC at all: 0, funded +100
+    # fees past an empty wallet: the one that most needs the faucet must still be readable
+    "taker-3": ("key-taker-3", {"USDC": "-12.25"}),  # funded +112.25
 }
 
 
@@ -136,14 +138,16 @@ def test_fund_reads_the_margin_asset_and_tops_up_only_wallets_under_the_floor(
     assert sorted((c["apiKey"], c["amount"]) for c in credits) == [
         ("key-taker-1", "79.50"),
         ("key-taker-2", "100.00"),
+        ("key-taker-3", "112.25"),
     ]
     out, err = capsys.readouterr()
     rows = {line.split()[0]: line for line in out.splitlines()[1:-1]}
     assert rows["mm-anchor"].split()[1:3] == ["80.00", "-"]
     assert rows["taker-1"].split()[1:3] == ["20.50", "+79.50"]
-    assert out.splitlines()[-1].startswith("2 funded (+179.50 USDC), floor 50, to 100; 0 failed")
+    assert rows["taker-3"].split()[1:3] == ["-12.25", "+112.25"]
+    assert out.splitlines()[-1].startswith("3 funded (+291.75 USDC), floor 50, to 100; 0 failed")
     funded = [json.loads(line) for line in err.splitlines() if "wallet_funded" in line]
-    assert {f["account"] for f in funded} == {"taker-1", "taker-2"}
+    assert {f["account"] for f in funded} == {"taker-1", "taker-2", "taker-3"}
     assert TOKEN not in out + err
 
 
@@ -155,6 +159,7 @@ def test_floor_and_target_come_from_the_command_line(keys_file, capsys) -> None:
         ("key-anchor", "70.00"),  # 80 < 90 now
         ("key-taker-1", "129.50"),
         ("key-taker-2", "150.00"),
+        ("key-taker-3", "162.25"),
     ]
 
 
@@ -165,7 +170,7 @@ def test_a_failed_top_up_is_shown_and_makes_the_exit_status_non_zero(keys_file, 
     out, err = capsys.readouterr()
     row = next(line for line in out.splitlines() if line.startswith("taker-2"))
     assert "faucet: /admin/v1/faucet: HTTP 503" in row
-    assert [c["apiKey"] for c in credits] == ["key-taker-1"]  # the others still funded
+    assert [c["apiKey"] for c in credits] == ["key-taker-1", "key-taker-3"]  # others funded
     assert "1 account(s) failed" in err
 
 
