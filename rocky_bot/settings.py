@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     # A tape that looks like people: each taker order's size is the layer's × e^(σ·z), z drawn
     # per order (median: the spec's size; bounded by the cap and the minimum notional). 0: fixed.
     taker_size_sigma: float = Field(0.5, ge=0, le=2)
+    # ... and at most this × the layer's size: a taker order past 2 L1 sizes sweeps the 5 and
+    # 6 bps ladders to their caps in one go (issue 10: the funnel's levels nearest the mid).
+    taker_size_max: float = Field(2.0, ge=1)
     # Each maker's size × (1 ± this), drawn once per account and symbol (stable, so requotes
     # never resize): the depth chart is not a staircase of equal steps. 0: the spec's sizes.
     maker_size_jitter: float = Field(0.2, ge=0, lt=1)
@@ -122,7 +125,7 @@ class Settings(BaseSettings):
     taker_interval_s: float = Field(30.0, gt=0)
     taker_jitter_s: float = Field(10.0, ge=0)
     tape_max_gap_s: float = Field(10.0, ge=0)  # wake a taker when a symbol trades no more (0: off)
-    taker_lean: bool = True  # lean takers against the anchor's inventory
+    taker_lean: bool = True  # lean takers against the makers' net inventory
     min_sleep_s: float = Field(0.5, ge=0)  # the spec's floor under interval ± jitter
     drift_jitter: float = Field(
         0.25, ge=0, lt=1

@@ -103,6 +103,7 @@ def build_account(
     *,
     on_breaker: Callable[[str, Transition], None],
     lean: Callable[[str], float] | None,
+    taken: Callable[[str, Side, str], frozenset[Decimal]] | None = None,
 ) -> AccountUnit:
     s = parts.settings
     spec = keys.spec
@@ -126,6 +127,7 @@ def build_account(
         lean=lean if spec.role is Role.TAKER and s.taker_lean else None,
         band_wakeups=s.band_wakeups, poll=upkeep.poll if s.poll_each_iteration else None,
         size_sigma=s.taker_size_sigma,
+        size_max=s.taker_size_max, taken=taken if spec.role is Role.LADDER else None,
     )  # fmt: skip
     loops = tuple(make_loop(s, ctx, symbol, rng) for symbol in s.symbols)
     state.on_change(waker(loops))
@@ -180,11 +182,32 @@ def waker(loops: tuple[StrategyLoop, ...]) -> Callable[[str, Side | None], None]
     return wake
 
 
-def anchor_lean(contexts: list[AccountContext], feed: BinanceFeed, symbol: str) -> float:
-    """The anchors' inventory on `symbol` as a share of their cap, in [-1, 1] (long > 0)."""
+def makers_lean(contexts: list[AccountContext], feed: BinanceFeed, symbol: str) -> float:
+    """The makers' net inventory on `symbol` (anchors and ladders) as a share of the anchors'
+    caps, in [-1, 1] (long > 0): what the takers lean against (`taking.taker_side`).
+
+    Takers trade only with the fleet's makers, so whatever net position the takers drift into,
+    the makers hold the other side of it. Leaning against the anchor alone let the takers walk
+    to −$750 (five at their caps) while the anchor stayed centred, and the ladders nearest the
+    mid held the rest: the 5 and 6 bps levels sat at their caps, off the book (issue 10).
+    """
     mid = feed.mid(symbol)
-    anchors = [c for c in contexts if c.spec.role is Role.ANCHOR]
-    if mid is None or not anchors:
+    makers = [c for c in contexts if c.spec.role is not Role.TAKER]
+    scale = sum(c.cap for c in makers if c.spec.role is Role.ANCHOR)
+    if mid is None or not makers or scale <= 0:
         return 0.0
-    share = sum(float(c.state.position(symbol) * mid / c.cap) for c in anchors) / len(anchors)
+    share = float(sum(c.state.position(symbol) for c in makers) * mid / scale)
     return max(-1.0, min(1.0, share))
+
+
+def prices_taken(
+    contexts: list[AccountContext], symbol: str, side: Side, account_id: str
+) -> frozenset[Decimal]:
+    """Prices the fleet's makers other than `account_id` rest on `symbol`'s `side`: the ones a
+    ladder's own level keeps off (`quoting.untaken_price`)."""
+    return frozenset(
+        q.price
+        for c in contexts
+        if c.account_id != account_id and c.spec.role is not Role.TAKER
+        for q in c.state.live_quotes(symbol, side)
+    )

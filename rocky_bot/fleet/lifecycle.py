@@ -27,10 +27,10 @@ import structlog
 
 from rocky_bot.exchange.capabilities import Capabilities, ReplyProblems
 from rocky_bot.exchange.governor import WeightGovernor
-from rocky_bot.exchange.models import SymbolRules
+from rocky_bot.exchange.models import Side, SymbolRules
 from rocky_bot.exchange.user_stream import UserStream
 from rocky_bot.feed.binance import BinanceFeed, FeedSettings
-from rocky_bot.fleet.build import AccountUnit, FleetParts, anchor_lean, build_account
+from rocky_bot.fleet.build import AccountUnit, FleetParts, build_account, makers_lean, prices_taken
 from rocky_bot.fleet.shards import own_events
 from rocky_bot.fleet.startup import load_rules, preflight, setup_accounts, wait_live
 from rocky_bot.fleet.stop import LeftBehind, cancel_every_order, close_account
@@ -142,7 +142,7 @@ class Fleet:
         for index, account in enumerate(self.keys.accounts):
             unit = build_account(
                 self.parts, index, account, rules, self.sizes, on_breaker=self._on_breaker,
-                lean=self._anchor_lean,
+                lean=self._makers_lean, taken=self._prices_taken,
             )  # fmt: skip
             for loop in unit.loops:
                 loop.on_iteration = self._observe_iteration
@@ -150,8 +150,11 @@ class Fleet:
                 unit.ctx.account.client.server_clock.adopt(self._clock_offset_ms)
             self.units.append(unit)
 
-    def _anchor_lean(self, symbol: str) -> float:
-        return anchor_lean(self.contexts, self.feed, symbol)
+    def _makers_lean(self, symbol: str) -> float:
+        return makers_lean(self.contexts, self.feed, symbol)
+
+    def _prices_taken(self, symbol: str, side: Side, account_id: str) -> frozenset[Decimal]:
+        return prices_taken(self.contexts, symbol, side, account_id)
 
     def _observe_iteration(self, loop: StrategyLoop) -> None:
         self.metrics.observe_iteration(loop.role, loop.last_iteration_s)

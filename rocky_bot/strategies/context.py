@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from rocky_bot.account import Account
-from rocky_bot.exchange.models import SymbolRules
+from rocky_bot.exchange.models import Side, SymbolRules
 from rocky_bot.feed.binance import BinanceFeed
 from rocky_bot.sizing import SymbolSizes
 from rocky_bot.strategies.executor import Executor
@@ -29,7 +29,7 @@ class AccountContext:
     cap: Decimal
     rng: random.Random
     use_modify: bool = True
-    #: Takers only: symbol → lean in [-1, 1] towards BUY (see quoting.taker_side).
+    #: Takers only: symbol → lean in [-1, 1] towards BUY (see taking.taker_side).
     lean: Callable[[str], float] | None = None
     #: Makers wake when the mid leaves their band (False: the timer only, as the spec).
     band_wakeups: bool = True
@@ -38,6 +38,9 @@ class AccountContext:
     poll: Callable[[str], Awaitable[None]] | None = None
     #: Takers: the spread of their sizes around the layer's (settings.taker_size_sigma).
     size_sigma: float = 0.0
+    size_max: float = 0.0  # ... and their largest, × the layer's (settings.taker_size_max)
+    #: Ladders: (symbol, side, own id) → prices the fleet's other makers rest there.
+    taken: Callable[[str, Side, str], frozenset[Decimal]] | None = None
 
     @property
     def account_id(self) -> str:

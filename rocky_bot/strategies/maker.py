@@ -91,7 +91,7 @@ class MakerLoop(StrategyLoop):
             own = recentred(inputs[self.sides[0]])
             intents = decide_maker_side(own)
             if self.unwind_side is not None:
-                unwind = unwind_inputs(own, intents, inputs[self.unwind_side])
+                unwind = unwind_inputs(inputs[self.unwind_side])
                 self._quoted[self.unwind_side] = (unwind.offset_bps, unwind.drift_bps)
                 intents += decide_unwind(recentred(unwind))
         if intents:
@@ -119,7 +119,16 @@ class MakerLoop(StrategyLoop):
             live=ctx.state.live_quotes(self.symbol, side),
             can_modify=ctx.can_modify(),
             centred=ctx.spec.role is Role.ANCHOR,
+            taken=self._taken(side),
         )
+
+    def _taken(self, side: Side) -> frozenset[Decimal]:
+        """A ladder's own level keeps off prices the fleet's other makers rest on. Not the
+        anchor (its price is the inside spread), nor an unwind (they share 2 bps by design)."""
+        ctx = self.ctx
+        if ctx.taken is None or side is self.unwind_side or ctx.spec.role is Role.ANCHOR:
+            return frozenset()
+        return ctx.taken(self.symbol, side, ctx.account_id)
 
     def _watch_bands(self, mid: Decimal) -> None:
         feed = self.ctx.feed

@@ -6,20 +6,24 @@ table-driven and with hypothesis (never past the cap, always on tick, never a cr
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from rocky_bot.exchange.models import Side, SymbolRules, TimeInForce
+from rocky_bot.exchange.models import Side, SymbolRules
 from rocky_bot.sizing import LOWEST_PRICE_SHARE
 from rocky_bot.strategies.intents import Cancel, Exposure, Intent, LiveQuote, Modify, Place
 
 BPS = Decimal("0.0001")
-#: Where a ladder the cap gate has emptied rests its unwind: just outside the anchor's 1 bps, so
-#: the next taker on that side fills it. At the ladder's own offset it queued behind the anchor
-#: and the other ladders, and the level stayed empty for minutes (issue 14: quote uptime).
+#: Where a ladder rests its unwind: just outside the anchor's 1 bps, so the next taker on that
+#: side fills it. Mirrored at the ladder's own offset it queued behind the twin ladder's older
+#: order at the same price, so inventory only ever grew: the 5 bps ladders sat at their cap and
+#: off the book for 40 % of an hour (issue 10: full funnel 62 %).
 URGENT_UNWIND_BPS = Decimal(2)
+#: ... and nearer still once the ladder holds half its cap: at one price, the unwinds of several
+#: ladders queue in time order, and the one about to be gated waited behind the others.
+NEAR_CAP_UNWIND_BPS = Decimal("1.5")
+NEAR_CAP_SHARE = Decimal("0.5")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,8 @@ class MakerInputs:
     can_modify: bool = False
     reduce_only: bool = False
     centred: bool = False  # the anchor: both sides 2·offset apart, centred (`centred_price`)
+    #: Prices the fleet's other makers rest on this symbol and side: a ladder keeps off them.
+    taken: frozenset[Decimal] = frozenset()
 
 
 def target_price(mid: Decimal, side: Side, offset_bps: Decimal, rules: SymbolRules) -> Decimal:
@@ -60,7 +66,23 @@ def centred_price(mid: Decimal, side: Side, offset_bps: Decimal, rules: SymbolRu
 
 
 def quote_price(m: MakerInputs) -> Decimal:
-    return (centred_price if m.centred else target_price)(m.mid, m.side, m.offset_bps, m.rules)
+    price = (centred_price if m.centred else target_price)(m.mid, m.side, m.offset_bps, m.rules)
+    return untaken_price(price, m) if m.taken else price
+
+
+def untaken_price(price: Decimal, m: MakerInputs) -> Decimal:
+    """The tick nearest `price` that no other maker of the fleet rests on (within 3 ticks).
+
+    L1 levels are 1 bps apart and each drifts up to 2 bps: on a coarse grid (SOL, XRP, DOGE:
+    a tick is 0.4–0.6 bps) two of them often landed on one tick, and the book showed 11 price
+    levels a side instead of 13 (issue 13). A level is a price, so a ladder takes a free one.
+    """
+    tick = m.rules.tick_size
+    for k in (0, 1, -1, 2, -2, 3, -3):
+        candidate = price + k * tick * -m.side.sign  # k > 0: one tick further from the mid
+        if candidate not in m.taken and candidate > 0:
+            return candidate
+    return price
 
 
 def band_drift(drift_limit_bps: Decimal, mid: Decimal, rules: SymbolRules) -> Decimal:
@@ -102,45 +124,50 @@ def band(
 
 
 def decide_maker_side(m: MakerInputs) -> list[Intent]:
-    """Keep exactly one order at the target on one side, inside the cap gate."""
+    """Keep exactly one order at the target on one side, inside the cap gate.
+
+    Near its cap a maker quotes the room the cap leaves, not nothing: the spec's gate took the
+    whole level off the book at the cap's edge (three L1 fills), and the 5 bps levels were gone
+    for 40 % of an hour (issue 10). Thinner, the level stays; the size comes back as the
+    position unwinds. Only when no size the exchange accepts fits is the level gated.
+    """
     intents: list[Intent] = []
     target = quote_price(m)
-    qty = m.rules.round_qty(m.qty)
+    layer_qty = m.rules.round_qty(m.qty)
     live = sorted(m.live, key=lambda q: abs(q.price - target))
     keep, extras = (live[0], live[1:]) if live else (None, [])
     intents += [Cancel(m.symbol, q.client_order_id, "duplicate") for q in extras]
     exposure = m.exposure
     for q in extras:  # cancelled extras no longer count (their cancel is sent first)
-        exposure = _without(exposure, q)
-    if m.rules.check(target, qty) is not None or qty <= 0:
+        exposure = without_quote(exposure, q)
+    if m.rules.check(target, layer_qty) is not None or layer_qty <= 0:
         if keep:
             intents.append(Cancel(m.symbol, keep.client_order_id, "below_exchange_minimum"))
         return intents
 
+    qty = room_qty(m, without_quote(exposure, keep) if keep else exposure, target, layer_qty)
+    if qty <= 0:
+        if keep:
+            intents.append(Cancel(m.symbol, keep.client_order_id, "cap_gate"))
+        return intents
     if keep is None:
-        if side_within_cap(m.side, exposure.worst_case(m.side, qty), m.mid, m.cap_usd):
-            intents.append(Place(m.symbol, m.side, target, qty, reduce_only=m.reduce_only))
+        intents.append(Place(m.symbol, m.side, target, qty, reduce_only=m.reduce_only))
         return intents
 
-    without_keep = _without(exposure, keep)
     # Drift is measured against the exact target, as band() is: against the tick-rounded one
     # the loop could hold at the band's edge and be woken again at once by a band already left.
     # Within a tick is in place whatever the drift: on a coarse grid (a tick past the drift)
     # the target would flip between two ticks as the mid crosses their middle, and thrash.
     exact = m.mid * (1 - m.side.sign * m.offset_bps * BPS)
     drifted = drift_bps(keep.price, exact) > band_drift(m.drift_bps, m.mid, m.rules)
-    in_place = not drifted or keep.price == target
-    if in_place and keep.remaining_qty == qty:
-        if not side_within_cap(m.side, exposure.worst_case(m.side), m.mid, m.cap_usd):
-            intents.append(Cancel(m.symbol, keep.client_order_id, "cap_gate"))
+    in_place = (not drifted or keep.price == target) and keep.price not in m.taken
+    if in_place and sized(keep.remaining_qty, qty, layer_qty, m.rules.step_size):
         return intents
 
-    # Drifted (or partly filled): move it, keeping the level on the book where the cap allows.
-    if not side_within_cap(m.side, without_keep.worst_case(m.side, qty), m.mid, m.cap_usd):
-        intents.append(Cancel(m.symbol, keep.client_order_id, "cap_gate"))
-    elif m.can_modify and keep.remaining_qty == qty:
-        # Modify sets the order's total quantity: on a partly filled order it could not restore
-        # the remaining size, and re-sending the same price and qty is rejected (-5027).
+    # Drifted, resized or partly filled: move it, keeping the level on the book where the cap
+    # allows. Modify sets the order's total quantity: only an unfilled order (at the layer's
+    # size) is modified; re-sending the same price and qty would be rejected (-5027).
+    if m.can_modify and keep.remaining_qty == layer_qty:
         intents.append(Modify(m.symbol, keep.client_order_id, m.side, qty, target))
     elif side_within_cap(m.side, exposure.worst_case(m.side, qty), m.mid, m.cap_usd):
         intents.append(
@@ -153,6 +180,21 @@ def decide_maker_side(m: MakerInputs) -> list[Intent]:
         intents.append(Cancel(m.symbol, keep.client_order_id, "requote"))
         intents.append(Place(m.symbol, m.side, target, qty, reduce_only=m.reduce_only))
     return intents
+
+
+def room_qty(m: MakerInputs, free: Exposure, target: Decimal, layer_qty: Decimal) -> Decimal:
+    """The layer's size, or what the cap leaves room for beside `free` (everything but the
+    order being decided); 0 when no size the exchange accepts fits."""
+    room = m.cap_usd / m.mid - m.side.sign * free.worst_case(m.side)
+    qty = min(layer_qty, m.rules.round_qty(room)) if room > 0 else Decimal(0)
+    fits = side_within_cap(m.side, free.worst_case(m.side, qty), m.mid, m.cap_usd)
+    return qty if qty > 0 and fits and m.rules.check(target, qty) is None else Decimal(0)
+
+
+def sized(remaining: Decimal, qty: Decimal, layer_qty: Decimal, step: Decimal) -> bool:
+    """A live order's size is right: `qty`, or where the cap trims it, up to a step under (the
+    room moves with the mark: without the slack a trimmed order was resized on every tick)."""
+    return remaining == qty or (qty < layer_qty and qty - step <= remaining <= qty)
 
 
 def decide_anchor(bid: MakerInputs, ask: MakerInputs) -> list[Intent]:
@@ -174,26 +216,13 @@ def _moves(intents: list[Intent]) -> bool:
     return any(isinstance(i, Place | Modify) for i in intents)
 
 
-def taker_side(fair: Side, lean: float, u: float) -> Side:
-    """The taker's side: the fair coin, or with probability |lean| the side that `lean` favours.
-
-    `lean` > 0 favours BUY. The fleet leans takers against the anchor's inventory: a taker BUY
-    lifts the anchor's ask and so shrinks a long anchor, keeping it off its cap (where one side
-    of the inside spread would go empty).
-    """
-    if u < abs(lean):
-        return Side.BUY if lean > 0 else Side.SELL
-    return fair
-
-
 def decide_unwind(m: MakerInputs) -> list[Intent]:
-    """A ladder holding inventory rests one reduce-only order at its offset on the other side.
+    """A ladder holding inventory rests one reduce-only order on the other side, near the mid.
 
     A one-sided ladder only ever adds to its position, so without this every ladder fills up to
     its cap and leaves the book for good (the spec's design empties the funnel within minutes of
-    taker flow). Mirrored at the same offset, the unwind order keeps the funnel's shape: the
-    buy ladder long at its cap provides the sell level its short twin can no longer quote.
-    `m.side` is the unwind side; `m.qty` the layer quantity (the order is at most that big).
+    taker flow). `m` comes from `unwind_inputs`: the unwind side, the layer quantity (the order
+    is at most that big), just outside the anchor.
     """
     held = m.exposure.position * -m.side.sign  # > 0: inventory bought/sold by the other side
     qty = m.rules.round_qty(min(abs(m.exposure.position), m.qty)) if held > 0 else Decimal(0)
@@ -202,52 +231,23 @@ def decide_unwind(m: MakerInputs) -> list[Intent]:
     return decide_maker_side(replace(m, qty=qty, reduce_only=True))
 
 
-def unwind_inputs(own: MakerInputs, own_intents: list[Intent], unwind: MakerInputs) -> MakerInputs:
-    """The unwind side's inputs: at the ladder's offset, or just outside the anchor while the cap
-    gate keeps the ladder's own side empty (it cancelled, or it can place nothing). Nearer the
-    mid, its drift is held to half that offset, so it never reaches the other side's anchor."""
-    gated = any(isinstance(i, Cancel) and i.reason == "cap_gate" for i in own_intents) or (
-        not own.live and not any(isinstance(i, Place | Modify) for i in own_intents)
-    )
-    if not gated:
-        return unwind
-    offset = min(unwind.offset_bps, URGENT_UNWIND_BPS)
+def unwind_inputs(unwind: MakerInputs) -> MakerInputs:
+    """The unwind side's inputs: just outside the anchor (`URGENT_UNWIND_BPS`, or
+    `NEAR_CAP_UNWIND_BPS` from half the cap), so the next taker the other way, having taken the
+    anchor's size, takes the ladder's inventory back before the ladder reaches its cap. Its
+    drift is held to half that offset, so it never reaches the other side's anchor; and it adds
+    a price level of its own while it rests."""
+    held = abs(unwind.exposure.position) * unwind.mid
+    near_cap = held >= NEAR_CAP_SHARE * unwind.cap_usd
+    offset = min(unwind.offset_bps, NEAR_CAP_UNWIND_BPS if near_cap else URGENT_UNWIND_BPS)
     return replace(unwind, offset_bps=offset, drift_bps=min(unwind.drift_bps, offset / 2))
 
 
-def _without(exposure: Exposure, quote: LiveQuote) -> Exposure:
+def without_quote(exposure: Exposure, quote: LiveQuote) -> Exposure:
+    """The exposure once `quote` is gone (cancelled first, or replaced)."""
     if quote.side is Side.BUY:
         return replace(exposure, resting_buy=exposure.resting_buy - quote.remaining_qty)
     return replace(exposure, resting_sell=exposure.resting_sell - quote.remaining_qty)
-
-
-@dataclass(frozen=True, slots=True)
-class TakerInputs:
-    symbol: str
-    mid: Decimal
-    rules: SymbolRules
-    qty: Decimal
-    cross_bps: Decimal
-    cap_usd: Decimal
-    exposure: Exposure
-    coin: Side  # the random side, drawn by the caller
-    leftovers: Sequence[LiveQuote] = ()
-    ioc: bool = True
-    size_z: float = 0.0  # a standard normal, drawn by the caller: this order's size
-    size_sigma: float = 0.0  # 0: the layer's size, as the spec
-
-
-def taker_qty(t: TakerInputs) -> Decimal:
-    """This order's size: the layer's × e^(σ·z), to the nearest step, so that its median is the
-    layer's size; never under what the exchange accepts at the taker's lower price, and never
-    one order worth more than the cap by itself (people trade sizes, not one size)."""
-    if t.size_sigma <= 0:
-        return t.rules.round_qty(t.qty)
-    z = max(-6.0, min(6.0, t.size_z))
-    drawn = t.rules.nearest_qty(t.qty * Decimal(repr(math.exp(t.size_sigma * z))))
-    least = t.rules.least_qty(t.mid * (1 - t.cross_bps * BPS))
-    most = max(least, t.rules.round_qty(t.cap_usd / t.mid))
-    return min(max(drawn, least), most)
 
 
 def maker_qty(qty: Decimal, factor: float, mid: Decimal, rules: SymbolRules) -> Decimal:
@@ -255,34 +255,6 @@ def maker_qty(qty: Decimal, factor: float, mid: Decimal, rules: SymbolRules) -> 
     nearest step, never under what the exchange accepts at the lowest price the funnel rests."""
     sized = rules.nearest_qty(qty * Decimal(repr(factor)))
     return max(sized, rules.least_qty(mid * LOWEST_PRICE_SHARE))
-
-
-def decide_taker(t: TakerInputs) -> list[Intent]:
-    """Cross the spread once: reduce when over the cap, else the random side if the cap allows."""
-    intents: list[Intent] = [
-        Cancel(t.symbol, q.client_order_id, "taker_leftover") for q in t.leftovers
-    ]
-    exposure = t.exposure
-    for q in t.leftovers:
-        exposure = _without(exposure, q)
-    qty = taker_qty(t)
-    position = exposure.position
-    if not within_cap(position, t.mid, t.cap_usd):
-        candidates: tuple[Side, ...] = (Side.SELL if position > 0 else Side.BUY,)
-    else:
-        candidates = (t.coin, t.coin.opposite)
-    allowed = [
-        s for s in candidates if side_within_cap(s, exposure.worst_case(s, qty), t.mid, t.cap_usd)
-    ]
-    if not allowed:
-        return intents
-    side = allowed[0]
-    price = t.rules.round_price(t.mid * (1 + side.sign * t.cross_bps * BPS), side.opposite)
-    if t.rules.check(price, qty) is not None or qty <= 0:
-        return intents
-    tif = TimeInForce.IOC if t.ioc else TimeInForce.GTC
-    intents.append(Place(t.symbol, side, price, qty, time_in_force=tif))
-    return intents
 
 
 def order_exceeds_cap(qty: Decimal, mid: Decimal, cap_usd: Decimal) -> bool:

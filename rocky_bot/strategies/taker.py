@@ -6,7 +6,7 @@ from rocky_bot.exchange.models import Side
 from rocky_bot.strategies.context import AccountContext
 from rocky_bot.strategies.intents import Place
 from rocky_bot.strategies.loop import LoopTiming, StrategyLoop
-from rocky_bot.strategies.quoting import TakerInputs, decide_taker, taker_side
+from rocky_bot.strategies.taking import TakerInputs, decide_taker, taker_side
 
 
 class TakerLoop(StrategyLoop):
@@ -47,6 +47,7 @@ class TakerLoop(StrategyLoop):
                 # drawn here, decided in quoting.taker_qty: sizes vary like people's do
                 size_z=self._rng.gauss(0.0, 1.0) if ctx.size_sigma > 0 else 0.0,
                 size_sigma=ctx.size_sigma,
+                size_max=ctx.size_max,
             )
         )
         await ctx.executor.execute(intents)

@@ -111,9 +111,10 @@ async def test_an_order_on_the_wire_already_counts_against_the_cap():
     exchange.hold = asyncio.Event()
     placing = asyncio.create_task(executor.execute([PLACE]))
     await exchange.placing.wait()
-    # 0.001 BTC ≈ $95 is in flight: a second one would carry the worst case to $190 > $150.
+    # 0.001 BTC ≈ $95 is in flight: a second one would carry the worst case to $190 > $150,
+    # so the next order is trimmed to the room left (0.0005 ≈ $47.5), not the layer's 0.001.
     assert state.exposure("BTCUSDT").inflight_buy == Decimal("0.001")
-    assert not [i for i in buy_decision(state) if isinstance(i, Place)]
+    assert [i.qty for i in buy_decision(state) if isinstance(i, Place)] == [Decimal("0.0005")]
     exchange.hold.set()
     await placing
     assert state.exposure("BTCUSDT").inflight_buy == 0

@@ -18,24 +18,22 @@ from rocky_bot.exchange.models import Side, SymbolRules
 from rocky_bot.strategies.intents import Cancel, Exposure, LiveQuote, Modify, Place
 from rocky_bot.strategies.quoting import (
     BPS,
+    NEAR_CAP_UNWIND_BPS,
     URGENT_UNWIND_BPS,
     MakerInputs,
-    TakerInputs,
     band,
     band_drift,
     centred_price,
     decide_anchor,
     decide_maker_side,
-    decide_taker,
     decide_unwind,
     drift_bps,
     maker_qty,
     order_exceeds_cap,
-    taker_qty,
-    taker_side,
     target_price,
     unwind_inputs,
 )
+from rocky_bot.strategies.taking import TakerInputs, decide_taker, taker_qty, taker_side
 
 B, S = Side.BUY, Side.SELL
 SYM = "BTCUSDT"
@@ -142,13 +140,18 @@ OLD = quote("old", "49990.0")  # 3 bps above the 5-bps target: drifted
             [Cancel(SYM, "old", "requote"), Place(SYM, B, BUY_5, QTY)],
         ),
         (
-            "drifted, no room → cancel only",
+            "drifted, little room → cancel, then place what fits",
             maker(live=[OLD], exposure=resting(B, OLD, position="0.0026")),
-            [Cancel(SYM, "old", "cap_gate")],
+            [Cancel(SYM, "old", "requote"), Place(SYM, B, BUY_5, D("0.0003"))],
         ),
         (
-            "drifted, no room even to modify → cancel only",
+            "drifted, little room, modify supported → modified down to what fits",
             maker(live=[OLD], exposure=resting(B, OLD, position="0.0026"), can_modify=True),
+            [Modify(SYM, "old", B, D("0.0003"), BUY_5)],
+        ),
+        (
+            "drifted, no room → cancel only",
+            maker(live=[OLD], exposure=resting(B, OLD, position="0.00295")),
             [Cancel(SYM, "old", "cap_gate")],
         ),
         (
@@ -161,23 +164,48 @@ OLD = quote("old", "49990.0")  # 3 bps above the 5-bps target: drifted
             [Place(SYM, B, BUY_5, QTY, replaces="p")],
         ),
         (
-            "cap gate: new order would pass the cap",
+            "near the cap: the room left, not the layer's size",
             maker(exposure=resting(B, position="0.0026")),
+            [Place(SYM, B, BUY_5, D("0.0003"))],
+        ),
+        (
+            "cap gate: no size the exchange accepts fits → nothing",
+            maker(exposure=resting(B, position="0.00295")),
             [],
         ),
-        ("cap gate: in-flight counts", maker(exposure=Exposure(inflight_buy=D("0.0026"))), []),
+        (
+            "cap gate: in-flight counts",
+            maker(exposure=Exposure(inflight_buy=D("0.0026"))),
+            [Place(SYM, B, BUY_5, D("0.0003"))],
+        ),
         (
             "cap gate: resting same side counts",
-            maker(exposure=Exposure(position=D("0.001"), resting_buy=D("0.0016"))),
+            maker(exposure=Exposure(position=D("0.001"), resting_buy=D("0.00195"))),
             [],
         ),
         (
-            "cap gate: a fill pushed the live order over → cancel it",
+            "a fill pushed the live order over → cancel it, then place what fits",
             maker(
                 live=[quote("a", "49980.0")],
                 exposure=resting(B, quote("a", "49980.0"), position="0.0026"),
             ),
+            [Cancel(SYM, "a", "requote"), Place(SYM, B, BUY_5, D("0.0003"))],
+        ),
+        (
+            "cap gate: a fill left no room at all → cancel it",
+            maker(
+                live=[quote("a", "49980.0")],
+                exposure=resting(B, quote("a", "49980.0"), position="0.00295"),
+            ),
             [Cancel(SYM, "a", "cap_gate")],
+        ),
+        (
+            "trimmed by the cap and a step under the room: left alone (no resize per tick)",
+            maker(
+                live=[quote("t", "49980.0", qty=D("0.0002"))],
+                exposure=resting(B, quote("t", "49980.0", qty=D("0.0002")), position="0.0026"),
+            ),
+            [],
         ),
         (
             "cap gate: exactly at the cap is allowed",
@@ -209,8 +237,13 @@ OLD = quote("old", "49990.0")  # 3 bps above the 5-bps target: drifted
             [],
         ),
         (
-            "a reducing side is gated where it would overshoot into a short past the cap",
+            "a reducing side is trimmed where it would overshoot into a short past the cap",
             maker(S, exposure=resting(S, position="0.001", inflight_sell=D("0.0035"))),
+            [Place(SYM, S, SELL_5, D("0.0004"))],
+        ),
+        (
+            "a reducing side is gated where nothing fits before the short cap",
+            maker(S, exposure=resting(S, position="0.001", inflight_sell=D("0.00395"))),
             [],
         ),
         (
@@ -639,32 +672,32 @@ def test_taker_side_leans_against_the_anchor(fair, lean, u, expected):
     assert taker_side(fair, lean, u) is expected
 
 
-# --- a ladder the cap gate has emptied unwinds just outside the anchor -------------------------
-
-
-def _unwind_offset(own_exposure: Exposure, live=()) -> D:
-    own = maker(B, exposure=own_exposure, live=live)
-    return unwind_inputs(own, decide_maker_side(own), maker(S, exposure=own_exposure)).offset_bps
+# --- a ladder's unwind rests just outside the anchor, gated or not ----------------------------
 
 
 @pytest.mark.parametrize(
     ("position", "live", "offset"),
     [
-        ("0.0012", (), D(5)),  # room for one more: quoting, the unwind stays at its offset
-        ("0.0029", (), URGENT_UNWIND_BPS),  # gated: nothing placed, the unwind moves in
-        ("0.0029", (quote("b1", str(BUY_5)),), URGENT_UNWIND_BPS),  # gated: its order cancelled
+        ("0.0012", (), URGENT_UNWIND_BPS),  # under half its cap: still quoting its own level
+        ("0.0016", (), NEAR_CAP_UNWIND_BPS),  # past half its cap ($80 of $150): nearer still
+        ("0.0029", (), NEAR_CAP_UNWIND_BPS),  # gated: nothing placed
+        ("0.0029", (quote("b1", str(BUY_5)),), NEAR_CAP_UNWIND_BPS),  # gated: its order cancelled
     ],
 )
-def test_a_gated_ladder_unwinds_just_outside_the_anchor(position, live, offset):
+def test_a_ladders_unwind_rests_just_outside_the_anchor(position, live, offset):
+    """At its own offset the unwind queued behind the twin ladder's older order at the same
+    price and never filled; just outside the anchor the next taker the other way takes it, and
+    the ladder nearest its cap first."""
     exposure = Exposure(
         position=D(position), resting_buy=sum((q.remaining_qty for q in live), D(0))
     )
-    assert _unwind_offset(exposure, live) == offset
+    got = decide_unwind(unwind_inputs(maker(S, exposure=exposure)))
+    unwind_at = target_price(MID, S, offset, RULES)
+    assert got == [Place(SYM, S, unwind_at, QTY, reduce_only=True)]
 
 
-def test_an_urgent_unwind_never_drifts_to_the_other_sides_anchor():
-    deep = maker(B, offset_bps=D(100), drift_bps=D(20), exposure=Exposure(position=D("0.009")))
-    got = unwind_inputs(deep, decide_maker_side(deep), maker(S, offset_bps=D(100), drift_bps=D(20)))
+def test_an_unwind_never_drifts_to_the_other_sides_anchor():
+    got = unwind_inputs(maker(S, offset_bps=D(100), drift_bps=D(20)))
     assert (got.offset_bps, got.drift_bps) == (URGENT_UNWIND_BPS, URGENT_UNWIND_BPS / 2)
 
 
@@ -683,6 +716,15 @@ def test_taker_sizes_vary_around_the_layers_size_as_their_median():
     assert len(set(sizes)) > 10  # not one size
     assert sizes[0] == D("0.0001")  # the least 0.0001-step order over $5 at mid − 50 bps
     assert sizes[-1] == D("0.0015")  # $150 cap / $95,000 = 0.00157: never one order past it
+
+
+def test_no_taker_order_is_larger_than_size_max_times_the_layers():
+    """A rare giant (z = 3 is 4.5× at σ 0.5) swept the 5 and 6 bps ladders to their caps."""
+    capped = replace(TAKER, size_max=2.0)
+    sizes = [taker_qty(replace(capped, size_z=z / 10)) for z in range(-30, 31)]
+    assert max(sizes) == 2 * QTY
+    assert sorted(sizes)[len(sizes) // 2] == QTY  # the median is still the spec's size
+    assert taker_qty(replace(capped, size_z=0.5)) == TAKER.rules.nearest_qty(QTY * D("1.284"))
 
 
 def test_sigma_zero_is_the_specs_fixed_size():
@@ -704,6 +746,8 @@ def test_a_drawn_taker_size_is_on_step_within_the_cap_and_never_under_the_minimu
     assert rules.check(mid * (1 - 50 * BPS), qty) is None  # accepted even at the lower price
     least = rules.least_qty(mid * (1 - 50 * BPS))
     assert qty * mid <= cap or qty == least  # one order past the cap only if none is smaller
+    bounded = taker_qty(replace(t, size_max=2.0))
+    assert bounded <= max(2 * t.qty, least) and bounded <= qty
 
 
 @pytest.mark.parametrize(
@@ -797,3 +841,42 @@ def test_on_a_grid_coarser_than_the_drift_a_quote_a_tick_off_is_left_alone():
         centred=True,
     )
     assert decide_maker_side(m) == []
+
+
+# --- a level is a price: a ladder keeps off prices the fleet's other makers rest on (issue 13) ---
+
+TICK = RULES.tick_size
+
+
+@pytest.mark.parametrize(
+    ("side", "taken", "expected"),
+    [
+        (B, frozenset(), BUY_5),
+        (B, frozenset({BUY_5}), BUY_5 - TICK),  # one tick further from the mid
+        (B, frozenset({BUY_5, BUY_5 - TICK}), BUY_5 + TICK),  # else one tick nearer
+        (S, frozenset({SELL_5}), SELL_5 + TICK),
+        (B, frozenset({BUY_5 + 7 * TICK}), BUY_5),  # other prices are no concern
+    ],
+)
+def test_a_ladder_places_on_a_price_no_other_maker_rests_on(side, taken, expected):
+    assert decide_maker_side(maker(side, taken=taken)) == [Place(SYM, side, expected, QTY)]
+
+
+def test_a_ladder_sharing_its_price_with_another_maker_moves_though_within_drift():
+    at = quote("a", "49980.0")  # 1 bps off its target: within its 2 bps drift
+    shared = maker(live=[at], exposure=resting(B, at), taken=frozenset({D("49980.0")}))
+    assert decide_maker_side(shared) == [Place(SYM, B, BUY_5, QTY, replaces="a")]
+    alone = maker(live=[at], exposure=resting(B, at), taken=frozenset({D("49900.0")}))
+    assert decide_maker_side(alone) == []
+
+
+@given(maker_inputs(), st.sets(st.integers(-3, 3), max_size=6))
+@settings(max_examples=300, deadline=None)
+def test_a_ladders_new_price_is_never_one_another_maker_rests_on(m, offsets):
+    assume(not m.centred)
+    base = target_price(m.mid, m.side, m.offset_bps, m.rules)
+    taken = frozenset(base + k * m.rules.tick_size for k in offsets)
+    for intent in decide_maker_side(replace(m, taken=taken)):
+        if isinstance(intent, Place | Modify):
+            assert intent.price not in taken
+            assert abs(intent.price - base) <= 3 * m.rules.tick_size
