@@ -75,12 +75,20 @@ def test_an_account_state_holds_the_same_after_a_week_of_orders() -> None:
     assert state.fills == len(range(0, WEEK_S // 10, 3))
 
 
-def test_the_wallet_history_keeps_its_last_readings_only() -> None:
+def test_the_wallet_history_holds_an_hour_of_steps_however_busy_the_stream() -> None:
+    """A busy account's wallet changes with every fill: a stream update every 2 s for a week.
+    The history holds the last hour's steps from the first hour on (it held 720 readings of
+    ~300 B, which took hours to fill on the soak's 30 accounts and looked like a leak)."""
     history = WalletHistory()
-    for minute in range(7 * 24 * 60):  # a stream update a minute for a week
-        history.note(minute * 60.0, D(100) - D(minute % 50), D(minute * 100))
-    assert len(history) == MAX_SAMPLES
-    assert history.burn_per_day(7 * 86400.0) is not None
+    sizes = []
+    for i in range(WEEK_S // 2):
+        at = i * 2.0
+        history.note(at, D(100) - D(i % 50), D(i * 100))
+        if i % 3600 == 0:  # every 2 hours
+            sizes.append(len(history))
+    assert MAX_SAMPLES == 62  # the first reading of each minute of the hour, and the newest
+    assert all(60 <= size <= MAX_SAMPLES for size in sizes[1:])  # flat from the first hour
+    assert history.burn_per_day(WEEK_S - 2.0) is not None
 
 
 def test_the_sandbox_keeps_bounded_history_per_account() -> None:
