@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from rocky_bot.account.state import CLOSED_IDS, AccountState
+from rocky_bot.account.state import CLOSED_IDS, CLOSED_TTL_S, AccountState
 from rocky_bot.exchange.client import RequestRecord
 from rocky_bot.exchange.models import Order, OrderStatus, Position, Side
 from rocky_bot.ops.metrics import MAX_LABEL_VALUES, Metrics
@@ -51,12 +51,23 @@ def order(cid: str, status: OrderStatus, executed: str = "0", oid: int = 1) -> O
     return Order("BTCUSDT", oid, cid, Side.BUY, D("95000"), D("0.001"), D(executed), status)
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_an_account_state_holds_the_same_after_a_week_of_orders() -> None:
     """A maker's week: an order life every 10 s (placed, partly filled on the stream,
-    its position confirmed, then cancelled or filled)."""
-    state = AccountState("mm-l1-buy-05bps", ["BTCUSDT"])
+    its position confirmed, then cancelled or filled). Closed ids are kept ten minutes, so the
+    state is flat from then on, not after 4096 orders (11 hours here, days for most accounts)."""
+    clock = Clock()
+    state = AccountState("mm-l1-buy-05bps", ["BTCUSDT"], clock=clock)
     sizes = []
     for i in range(WEEK_S // 10):
+        clock.now = i * 10.0
         cid = f"rb1-0-0B-{i}"
         state.begin_place(cid, None)  # type: ignore[arg-type]
         state.end_place(cid, order(cid, OrderStatus.NEW, oid=i))
@@ -70,9 +81,21 @@ def test_an_account_state_holds_the_same_after_a_week_of_orders() -> None:
         if i % 10_000 == 0:
             sizes.append(state.footprint())
     final = state.footprint()
-    assert final == {"orders": 0, "inflight": 0, "closed_ids": CLOSED_IDS, "unconfirmed_fills": 0}
-    assert sizes[-1] == final  # flat since the first day
+    held = int(CLOSED_TTL_S // 10) + 1  # the last ten minutes of orders
+    assert final == {"orders": 0, "inflight": 0, "closed_ids": held, "unconfirmed_fills": 0}
+    assert sizes[1:] == [final] * (len(sizes) - 1)  # flat since the first day
     assert state.fills == len(range(0, WEEK_S // 10, 3))
+
+
+def test_closed_ids_stay_bounded_by_count_at_the_rate_guards_pace() -> None:
+    """An account finishing orders as fast as the rate guard lets it (15 a second): the ten
+    minutes of ids would be 9,000; the count bound holds first."""
+    clock = Clock()
+    state = AccountState("mm-anchor", ["BTCUSDT"], clock=clock)
+    for i in range(3 * CLOSED_IDS):
+        clock.now = i / 15
+        state.forget(f"rb1-0-0B-{i}")
+    assert state.footprint()["closed_ids"] == CLOSED_IDS
 
 
 def test_the_wallet_history_holds_an_hour_of_steps_however_busy_the_stream() -> None:
