@@ -9,6 +9,7 @@ cap gate never under-counts in between.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -41,17 +42,25 @@ class TrackedOrder:
 
 
 #: Client ids of finished orders remembered, so a late echo of one is not taken for a new order.
-#: Far more than an account finishes within any reply's delay; weeks do not grow it.
+#: A late echo is a reply or a reconcile snapshot in flight when the order ended: seconds (the
+#: request timeout), so ten minutes is ample. Kept by age, not only by count: 4096 ids × 30
+#: accounts (~140 B each) took days to fill and grew the daemon ~0.5 MB an hour meanwhile.
+CLOSED_TTL_S = 600.0
+#: ...and never more than this many, should an account finish orders at the rate guard's pace.
 CLOSED_IDS = 4096
 
 
 class AccountState:
-    def __init__(self, account_id: str, symbols: Iterable[str]) -> None:
+    def __init__(
+        self, account_id: str, symbols: Iterable[str], clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.account_id = account_id
+        self._clock = clock
         self.symbols = tuple(symbols)
         self.orders: dict[str, TrackedOrder] = {}
         self.inflight: dict[str, Place] = {}
-        self._closed: OrderedDict[str, None] = OrderedDict()  # recently final client ids
+        #: Recently final client ids → when they ended, oldest first.
+        self._closed: OrderedDict[str, float] = OrderedDict()
         self._position: dict[str, Decimal] = dict.fromkeys(self.symbols, ZERO)
         self._unconfirmed: dict[str, list[tuple[int, Decimal]]] = {s: [] for s in self.symbols}
         self.position_time: dict[str, float] = dict.fromkeys(self.symbols, float("-inf"))
@@ -83,8 +92,8 @@ class AccountState:
 
     def footprint(self) -> dict[str, int]:
         """How much this state holds (for the steady-state tests: weeks must not grow it).
-        Live and in-flight orders are bounded by the loops; closed ids by `CLOSED_IDS`;
-        unconfirmed fills by the position update that confirms them."""
+        Live and in-flight orders are bounded by the loops; closed ids by `CLOSED_TTL_S` (and
+        `CLOSED_IDS`); unconfirmed fills by the position update that confirms them."""
         return {
             "orders": len(self.orders), "inflight": len(self.inflight),
             "closed_ids": len(self._closed),
@@ -159,9 +168,12 @@ class AccountState:
     def forget(self, client_order_id: str) -> None:
         """The order is gone for good (filled, cancelled, expired, or never existed)."""
         self.orders.pop(client_order_id, None)
-        self._closed[client_order_id] = None
-        while len(self._closed) > CLOSED_IDS:
-            self._closed.popitem(last=False)
+        now = self._clock()
+        closed = self._closed
+        closed[client_order_id] = now
+        closed.move_to_end(client_order_id)
+        while len(closed) > CLOSED_IDS or now - next(iter(closed.values())) > CLOSED_TTL_S:
+            closed.popitem(last=False)
 
     # --- the exchange's word --------------------------------------------------------------------
     def apply_fill(self, symbol: str, side: Side, qty: Decimal, event_time_ms: int) -> None:

@@ -55,17 +55,28 @@ class WeightGovernor:
     @property
     def planned_weight(self) -> int:
         """Our own requests of the last minute, order actions at 1 (the pessimistic count)."""
-        horizon = self._clock() - _WINDOW_S
-        sent = self._sent
-        while sent and sent[0][0] <= horizon:
-            self._sent_total -= sent.popleft()[1]
+        self._forget_before(self._clock() - _WINDOW_S)
         return self._sent_total
+
+    def held(self) -> int:
+        """Our requests remembered (for the steady-state tests: one minute's, at most)."""
+        return len(self._sent)
 
     def note_sent(self, weight_at_1: int) -> None:
         """Count one of our requests (its table weight, order actions at 1)."""
         if weight_at_1 > 0:
-            self._sent.append((self._clock(), weight_at_1))
+            now = self._clock()
+            self._forget_before(now - _WINDOW_S)
+            self._sent.append((now, weight_at_1))
             self._sent_total += weight_at_1
+
+    def _forget_before(self, horizon: float) -> None:
+        """Drop requests older than the window. Done on every request too, not only when the
+        count is read (a poll every few seconds to minutes): the deque then holds one minute of
+        requests, not as many minutes as pass between reads."""
+        sent = self._sent
+        while sent and sent[0][0] <= horizon:
+            self._sent_total -= sent.popleft()[1]
 
     def observe(self, used_weight_1m: int) -> None:
         """Record the exchange's count from a reply header (the latest reply wins)."""

@@ -18,8 +18,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 WINDOW_S = 3600.0
-#: Readings kept: one per balance read (300 s) or stream update, capped so weeks stay flat.
-MAX_SAMPLES = 720
+#: One reading per step (its first) and the newest: a busy account's wallet changes with every
+#: fill, a stream update a second or more, and the burn needs only the ends of the hour. Keeping
+#: each update (720 of them, ~300 B each) grew the daemon ~1.6 MB an hour for hours in the soak.
+STEP_S = 60.0
+#: Readings kept: the first of each step of the window, and the newest.
+MAX_SAMPLES = int(WINDOW_S // STEP_S) + 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +65,23 @@ class WalletHistory:
             self.deposited += deposit
             if deposit > 0:
                 self.last_deposit_at = at
-        self._readings.append(Reading(at, wallet - self.deposited, traded))
+        self._keep(Reading(at, wallet - self.deposited, traded))
         if self.fund_floor is not None:
             if wallet >= self.fund_floor:
                 self.unfunded_since = None
             elif self.unfunded_since is None or deposit > 0:
                 self.unfunded_since = at
+
+    def _keep(self, reading: Reading) -> None:
+        """The first reading of each step of the last hour and the newest: memory
+        O(WINDOW_S / STEP_S) however often the wallet changes, a burn from the second reading
+        on, and over the whole hour, not its last minutes."""
+        readings = self._readings
+        while readings and reading.at - readings[0].at > WINDOW_S:
+            readings.popleft()  # never inside the window again: time only moves forward
+        if len(readings) >= 2 and readings[-2].at // STEP_S == readings[-1].at // STEP_S:
+            readings.pop()  # not its step's first, and no longer the newest
+        readings.append(reading)
 
     def unfunded_s(self, now: float) -> float | None:
         """How long the wallet has been under the funding floor without a deposit."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from rocky_bot.account.state import CLOSED_IDS, AccountState
+from rocky_bot.account.state import CLOSED_IDS, CLOSED_TTL_S, AccountState
 from rocky_bot.exchange.client import RequestRecord
 from rocky_bot.exchange.models import Order, OrderStatus, Position, Side
 from rocky_bot.ops.metrics import MAX_LABEL_VALUES, Metrics
@@ -51,12 +51,23 @@ def order(cid: str, status: OrderStatus, executed: str = "0", oid: int = 1) -> O
     return Order("BTCUSDT", oid, cid, Side.BUY, D("95000"), D("0.001"), D(executed), status)
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_an_account_state_holds_the_same_after_a_week_of_orders() -> None:
     """A maker's week: an order life every 10 s (placed, partly filled on the stream,
-    its position confirmed, then cancelled or filled)."""
-    state = AccountState("mm-l1-buy-05bps", ["BTCUSDT"])
+    its position confirmed, then cancelled or filled). Closed ids are kept ten minutes, so the
+    state is flat from then on, not after 4096 orders (11 hours here, days for most accounts)."""
+    clock = Clock()
+    state = AccountState("mm-l1-buy-05bps", ["BTCUSDT"], clock=clock)
     sizes = []
     for i in range(WEEK_S // 10):
+        clock.now = i * 10.0
         cid = f"rb1-0-0B-{i}"
         state.begin_place(cid, None)  # type: ignore[arg-type]
         state.end_place(cid, order(cid, OrderStatus.NEW, oid=i))
@@ -70,17 +81,37 @@ def test_an_account_state_holds_the_same_after_a_week_of_orders() -> None:
         if i % 10_000 == 0:
             sizes.append(state.footprint())
     final = state.footprint()
-    assert final == {"orders": 0, "inflight": 0, "closed_ids": CLOSED_IDS, "unconfirmed_fills": 0}
-    assert sizes[-1] == final  # flat since the first day
+    held = int(CLOSED_TTL_S // 10) + 1  # the last ten minutes of orders
+    assert final == {"orders": 0, "inflight": 0, "closed_ids": held, "unconfirmed_fills": 0}
+    assert sizes[1:] == [final] * (len(sizes) - 1)  # flat since the first day
     assert state.fills == len(range(0, WEEK_S // 10, 3))
 
 
-def test_the_wallet_history_keeps_its_last_readings_only() -> None:
+def test_closed_ids_stay_bounded_by_count_at_the_rate_guards_pace() -> None:
+    """An account finishing orders as fast as the rate guard lets it (15 a second): the ten
+    minutes of ids would be 9,000; the count bound holds first."""
+    clock = Clock()
+    state = AccountState("mm-anchor", ["BTCUSDT"], clock=clock)
+    for i in range(3 * CLOSED_IDS):
+        clock.now = i / 15
+        state.forget(f"rb1-0-0B-{i}")
+    assert state.footprint()["closed_ids"] == CLOSED_IDS
+
+
+def test_the_wallet_history_holds_an_hour_of_steps_however_busy_the_stream() -> None:
+    """A busy account's wallet changes with every fill: a stream update every 2 s for a week.
+    The history holds the last hour's steps from the first hour on (it held 720 readings of
+    ~300 B, which took hours to fill on the soak's 30 accounts and looked like a leak)."""
     history = WalletHistory()
-    for minute in range(7 * 24 * 60):  # a stream update a minute for a week
-        history.note(minute * 60.0, D(100) - D(minute % 50), D(minute * 100))
-    assert len(history) == MAX_SAMPLES
-    assert history.burn_per_day(7 * 86400.0) is not None
+    sizes = []
+    for i in range(WEEK_S // 2):
+        at = i * 2.0
+        history.note(at, D(100) - D(i % 50), D(i * 100))
+        if i % 3600 == 0:  # every 2 hours
+            sizes.append(len(history))
+    assert MAX_SAMPLES == 62  # the first reading of each minute of the hour, and the newest
+    assert all(60 <= size <= MAX_SAMPLES for size in sizes[1:])  # flat from the first hour
+    assert history.burn_per_day(WEEK_S - 2.0) is not None
 
 
 def test_the_sandbox_keeps_bounded_history_per_account() -> None:

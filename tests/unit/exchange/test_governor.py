@@ -97,3 +97,16 @@ def test_own_requests_are_counted_pessimistically_for_a_minute() -> None:
     assert gov.planned_weight == 81 and not gov.allow_optional()
     t.now += 60
     assert gov.planned_weight == 0 and gov.allow_optional()
+
+
+def test_own_requests_are_forgotten_as_they_leave_the_minute_even_unread() -> None:
+    """Nobody reads the count for a while (optional polls come every few seconds to minutes):
+    the requests remembered are still the last minute's, not every one since the last read."""
+    t = FakeTime()
+    gov = WeightGovernor(limit_per_min=100_000, clock=t)
+    start = t.now
+    for i in range(36_000):  # an hour at 10 requests a second
+        t.now = start + i / 10
+        gov.note_sent(1)
+    assert gov.held() == 600  # the last minute's
+    assert gov.planned_weight == 600

@@ -27,6 +27,27 @@ def test_the_window_is_the_last_hour_and_the_history_is_bounded():
     assert history.burn_per_day(99_900) == pytest.approx(8.64)
 
 
+def test_a_busy_stream_is_judged_over_the_whole_hour():
+    """A wallet update every second (a busy maker's fills): $10 lost in the hour's first half,
+    none in the second. The burn is the hour's ($240 a day), not the last minutes' (none)."""
+    history = WalletHistory()
+    for t in range(3601):
+        wallet = D(100) - D(10) * min(t, 1800) / 1800
+        history.note(float(t), wallet, D(t))
+    assert history.burn_per_day(3600.0) == pytest.approx(240, rel=0.02)
+    assert history.notional_per_hour(3600.0) == pytest.approx(3600, rel=0.02)
+
+
+def test_a_burn_from_the_second_reading_on_even_within_a_step():
+    """A new daemon reports a burn seconds after its second reading, not a minute later."""
+    history = WalletHistory()
+    history.note(0.0, D(100), D(0))
+    history.note(5.0, D(99), D(500))
+    history.note(10.0, D(98), D(1000))  # the middle one is dropped: neither first nor newest
+    assert len(history) == 2
+    assert history.burn_per_day(10.0) == pytest.approx(2 / 10 * 86400)
+
+
 def test_no_runway_while_not_burning_or_unknown():
     assert runway(D(100), D(70), None).hours is None
     assert runway(D(100), D(70), -5.0).hours is None
