@@ -12,6 +12,7 @@ the exit code the worst, and the levels every shard's.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,9 +68,19 @@ class Shards:
             self.logs.append(cwd / log_name)
 
     async def wait_ready(self, timeout: float) -> float:
-        """When the last shard reported READY."""
+        """When the last shard reported READY and published its levels.
+
+        The fleet logs `fleet_ready` a moment before the daemon tells systemd (which is when a
+        shard publishes its levels): read at the log line, a shard's levels were sometimes
+        missing, and the report judged 52 of five symbols' 130 levels.
+        """
         pairs = zip(self.procs, self.logs, strict=True)
         times = await asyncio.gather(*(wait_fleet_ready(p, log, timeout) for p, log in pairs))
+        deadline = time.monotonic() + timeout
+        files = [self._dir(i) / LEVELS_FILE for i in range(len(self.groups))]
+        while not all(f.exists() for f in files) and time.monotonic() < deadline:
+            self.check_alive()
+            await asyncio.sleep(0.05)
         return max(times)
 
     def published(self) -> list[dict[str, Any]]:
