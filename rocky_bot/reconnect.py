@@ -102,12 +102,13 @@ class DirectConnection(ClientConnection):
             return super().process_event(event)  # type: ignore[arg-type]
         opcode = event.opcode
         if opcode is TEXT or opcode is BINARY:
+            data = event.data  # bytes, or a bytearray or memoryview of the read buffer
             if event.fin:
-                self.on_message(event.data)
+                self.on_message(data if type(data) is bytes else bytes(data))
                 return None
-            self._parts = [event.data]
+            self._parts = [bytes(data)]
         elif opcode is CONT:
-            self._parts.append(event.data)
+            self._parts.append(bytes(event.data))
             if event.fin:
                 data, self._parts = b"".join(self._parts), []
                 self.on_message(data)
