@@ -92,10 +92,29 @@ class DirectConnection(ClientConnection):
     waits for the close (and raises on an abnormal one, as before). A fragmented message is
     joined first; the protocol has already bounded its size (`max_size`)."""
 
+    #: Messages one read may hand over before the connection lets the rest of the loop run.
+    FAIR_SHARE = 16
+
     def __init__(self, *args: object, on_message: Callable[[bytes], None], **kwargs: object):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.on_message = on_message
         self._parts: list[bytes] = []
+        self._handed = 0
+
+    def data_received(self, data: bytes) -> None:
+        """As websockets' own, and fair under a flood: its queue paused reading once 16 frames
+        waited, so the loop served other sockets between reads. After a read that carried more
+        than `FAIR_SHARE` messages, reading pauses until the loop's next turn (without this, a
+        tick flood starved the REST replies into timeouts)."""
+        self._handed = 0
+        super().data_received(data)
+        if self._handed > self.FAIR_SHARE and not self.transport.is_closing():
+            self.transport.pause_reading()
+            self.loop.call_soon(self._resume)
+
+    def _resume(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.resume_reading()
 
     def process_event(self, event: object) -> None:
         if self.response is None or not isinstance(event, Frame):  # the handshake's reply
@@ -104,6 +123,7 @@ class DirectConnection(ClientConnection):
         if opcode is TEXT or opcode is BINARY:
             data = event.data  # bytes, or a bytearray or memoryview of the read buffer
             if event.fin:
+                self._handed += 1
                 self.on_message(data if type(data) is bytes else bytes(data))
                 return None
             self._parts = [bytes(data)]
@@ -111,6 +131,7 @@ class DirectConnection(ClientConnection):
             self._parts.append(bytes(event.data))
             if event.fin:
                 data, self._parts = b"".join(self._parts), []
+                self._handed += 1
                 self.on_message(data)
         else:  # control frames: pongs acknowledge pings
             super().process_event(event)
