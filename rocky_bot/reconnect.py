@@ -16,6 +16,12 @@ again before every connection) and what to do with an open one (`serve`); the lo
   in the path is a bearer credential), and always lose any `user:password@` (a base URL from
   the keys file may carry one).
 
+**Direct delivery** (`on_message`): a connection can hand each message to a plain function
+from the socket's read callback, instead of queueing it for a task to `recv()`. The feed reads
+hundreds of small frames a second, and each one queued cost a future, a task step and a second
+trip through the event loop on top of the read that brought it (issue 14). Frames arrive in
+order and are handed over in order; the connection's close is still seen by `serve`.
+
 Why not websockets' `async for ws in connect(url)`: it dials one fixed URL (the user data
 stream needs a fresh listenKey in each), it resets its backoff as soon as a handshake succeeds
 (a server that accepts and at once closes would be redialled with no pause at all), and its
@@ -32,15 +38,17 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import partial
 
 import structlog
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidURI, WebSocketException
+from websockets.frames import BINARY, CONT, TEXT, Frame
 
 from rocky_bot.backoff import RECONNECT, Backoff
 from rocky_bot.waits import wait_event
 
-__all__ = ["LinkSettings", "Outcome", "Reconnector"]
+__all__ = ["DirectConnection", "LinkSettings", "Outcome", "Reconnector"]
 
 log = structlog.get_logger()
 
@@ -77,6 +85,59 @@ def _without_userinfo(text: str) -> str:
     return _USERINFO.sub("", text)
 
 
+class DirectConnection(ClientConnection):
+    """A client connection that hands each complete data message (the text's UTF-8 bytes, or
+    the binary payload) to `on_message` from the read callback, through websockets'
+    `create_connection` hook. Nothing is queued for `recv()`, so `serve`'s `async for` only
+    waits for the close (and raises on an abnormal one, as before). A fragmented message is
+    joined first; the protocol has already bounded its size (`max_size`)."""
+
+    #: Messages one read may hand over before the connection lets the rest of the loop run.
+    FAIR_SHARE = 16
+
+    def __init__(self, *args: object, on_message: Callable[[bytes], None], **kwargs: object):
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.on_message = on_message
+        self._parts: list[bytes] = []
+        self._handed = 0
+
+    def data_received(self, data: bytes) -> None:
+        """As websockets' own, and fair under a flood: its queue paused reading once 16 frames
+        waited, so the loop served other sockets between reads. After a read that carried more
+        than `FAIR_SHARE` messages, reading pauses until the loop's next turn (without this, a
+        tick flood starved the REST replies into timeouts)."""
+        self._handed = 0
+        super().data_received(data)
+        if self._handed > self.FAIR_SHARE and not self.transport.is_closing():
+            self.transport.pause_reading()
+            self.loop.call_soon(self._resume)
+
+    def _resume(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    def process_event(self, event: object) -> None:
+        if self.response is None or not isinstance(event, Frame):  # the handshake's reply
+            return super().process_event(event)  # type: ignore[arg-type]
+        opcode = event.opcode
+        if opcode is TEXT or opcode is BINARY:
+            data = event.data  # bytes, or a bytearray or memoryview of the read buffer
+            if event.fin:
+                self._handed += 1
+                self.on_message(data if type(data) is bytes else bytes(data))
+                return None
+            self._parts = [bytes(data)]
+        elif opcode is CONT:
+            self._parts.append(bytes(event.data))
+            if event.fin:
+                data, self._parts = b"".join(self._parts), []
+                self._handed += 1
+                self.on_message(data)
+        else:  # control frames: pongs acknowledge pings
+            super().process_event(event)
+        return None
+
+
 class Reconnector:
     """One websocket kept open under `name` (the prefix of its log events)."""
 
@@ -108,8 +169,13 @@ class Reconnector:
         self,
         dial: Callable[[], Awaitable[str | None]],
         serve: Callable[[ClientConnection], Awaitable[Outcome | None]],
+        *,
+        on_message: Callable[[bytes], None] | None = None,
     ) -> None:
         """Connect to `await dial()` and `serve` each connection until `close()`.
+
+        With `on_message`, every message goes to it as it is read (`DirectConnection`), from
+        the first one after the handshake: set up what it needs in `dial`, not in `serve`.
 
         `dial` returning None means no URL this time (its failure is its own to log): the loop
         waits as after a failed connection. `serve` reads the connection until it ends and
@@ -120,7 +186,10 @@ class Reconnector:
             url = await dial()
             if self._closed.is_set():
                 break
-            outcome = Outcome.FAILED if url is None else await self._connection(url, serve)
+            factory = (
+                None if on_message is None else partial(DirectConnection, on_message=on_message)
+            )
+            outcome = Outcome.FAILED if url is None else await self._connection(url, serve, factory)
             if self._closed.is_set():
                 break
             if outcome is not Outcome.FAILED:
@@ -145,7 +214,10 @@ class Reconnector:
             self._dropping = asyncio.get_running_loop().create_task(ws.close())
 
     async def _connection(
-        self, url: str, serve: Callable[[ClientConnection], Awaitable[Outcome | None]]
+        self,
+        url: str,
+        serve: Callable[[ClientConnection], Awaitable[Outcome | None]],
+        factory: Callable[..., ClientConnection] | None,
     ) -> Outcome:
         s = self.settings
         before, opened, outcome = self._progress(), None, None
@@ -155,6 +227,7 @@ class Reconnector:
             async with connect(
                 url, open_timeout=s.open_timeout_s, close_timeout=s.close_timeout_s,
                 compression=None, ping_interval=s.ping_interval_s,
+                **({} if factory is None else {"create_connection": factory}),
             ) as ws:  # fmt: skip
                 self.connection = ws
                 if self._closed.is_set():  # close() raced the handshake

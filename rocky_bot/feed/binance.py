@@ -89,7 +89,7 @@ class BinanceFeed(FeedState):
         """Connect, read and reconnect until cancelled or closed."""
         watchdog = asyncio.create_task(self._watchdog(), name="feed-watchdog")
         try:
-            await self._link.run(self._dial, self._serve)
+            await self._link.run(self._dial, self._serve, on_message=self.handle_message)
         finally:
             watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -99,14 +99,17 @@ class BinanceFeed(FeedState):
         await self._link.close()
 
     async def _dial(self) -> str:
-        """Always the same URL; every dial after the first is a reconnect."""
+        """Always the same URL; every dial after the first is a reconnect, and rebases the
+        jump check here, before the connection's first frame can reach `handle_message`."""
         if self._dialled:
             self.stats.reconnects += 1
         self._dialled = True
+        self.rebase()
         return self.settings.url
 
     async def _serve(self, ws: ClientConnection) -> Outcome | None:
-        self.rebase()
+        """Frames go to `handle_message` as they are read (`on_message`): this only waits for
+        the connection to end (an abnormal end raises, as websockets' `recv` does)."""
         async for raw in ws:
             self.handle_message(raw)
         return None  # judged by whether a tick was accepted

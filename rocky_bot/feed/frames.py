@@ -16,6 +16,11 @@ from decimal import Decimal
 
 from rocky_bot.numbers import read_decimal
 
+#: `json.loads` without its per-call work (keyword checks, and for bytes an encoding sniff and
+#: a decode): the frame is decoded as UTF-8, as websockets decoded text frames before the feed
+#: took them from the read callback (issue 14), then parsed by the same default decoder.
+_parse = json.JSONDecoder().decode
+
 IGNORED = "ignored"
 STREAM = "stream"  # key is the combined stream's name
 SYMBOL = "symbol"  # key is the raw payload's symbol
@@ -24,7 +29,7 @@ SYMBOL = "symbol"  # key is the raw payload's symbol
 def read_frame(raw: str | bytes) -> tuple[str, str | None, Decimal | None]:
     """(STREAM | SYMBOL, key, mid) for a usable frame, (IGNORED, None, None), or (bad kind, ...)."""
     try:
-        obj = json.loads(raw)
+        obj = _parse(raw if isinstance(raw, str) else str(raw, "utf-8"))
     except ValueError:  # JSONDecodeError and UnicodeDecodeError both are
         return "not_json", None, None
     except RecursionError:

@@ -121,16 +121,17 @@ class AccountUpkeep:
         next_reconcile = now + s.reconcile_interval_s
         next_deadman = now + s.deadman_heartbeat_s
         next_wallet = now + s.balance_interval_s
+        positions = self.account.positions
+        positions.follow(lambda: self.stream is not None and self.stream.connected)
         while True:
-            # Sleep until the next duty (at most 5 s, so the streaming flag stays current),
-            # rather than ticking every second: 30 accounts × 1 Hz is CPU spent on nothing.
+            # Sleep until the next duty: 30 accounts ticking (to copy the streaming flag, which
+            # positions now read from the stream itself) was CPU spent on nothing.
             due = min(
                 next_reconcile, next_wallet, next_deadman if self._wants_deadman() else next_wallet
             )
-            await wait_event(self._reconcile_wanted, min(5.0, max(0.01, due - now)))
+            await wait_event(self._reconcile_wanted, max(0.01, due - now))
             now = self._clock()
-            streamed = self.stream is not None and self.stream.connected
-            self.account.positions.streamed = streamed
+            streamed = positions.streamed
             try:
                 wanted = self._reconcile_wanted.is_set()
                 # The spec's loops read open orders, positions and wallet every iteration: no

@@ -144,3 +144,41 @@ async def test_a_close_racing_the_handshake_closes_what_the_handshake_opened():
         assert client.served == 0  # the loop never served the late connection...
         await eventually(lambda: bool(server.connections))
         await asyncio.wait_for(server.connections[0].wait_closed(), 2.0)  # ...and closed it
+
+
+async def test_direct_delivery_hands_every_message_over_in_order_and_serve_sees_the_close():
+    """`on_message` gets each message as it is read (texts as UTF-8 bytes, fragments joined),
+    in the order sent; nothing is left for `recv()`, and `serve` still ends with the close."""
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send("one")
+        await ws.send(["tw", "o"])  # a fragmented text message
+        await ws.send(b"\x00three")
+        await ws.send("four")
+
+    got: list[bytes] = []
+    queued: list[object] = []
+    link = Reconnector("test_link", FAST, progress=lambda: len(got))
+
+    async def serve(ws) -> Outcome:
+        async for message in ws:
+            queued.append(message)
+        await link.close()
+        return Outcome.GOOD
+
+    async with serve_ws(handler) as url:
+        await asyncio.wait_for(
+            link.run(lambda: _const(url), serve, on_message=got.append), timeout=3.0
+        )
+    assert got == [b"one", b"two", b"\x00three", b"four"]
+    assert queued == []
+
+
+async def _const(url: str) -> str:
+    return url
+
+
+@contextlib.asynccontextmanager
+async def serve_ws(handler) -> AsyncIterator[str]:
+    async with serve(handler, "127.0.0.1", 0) as s:
+        yield f"ws://127.0.0.1:{s.sockets[0].getsockname()[1]}"
