@@ -66,7 +66,10 @@ class PositionRefresher:
         await asyncio.shield(self._inflight)
 
     async def _fetch(self) -> None:
-        positions = await self._client.position_risk()
+        self.apply(await self._client.position_risk())
+
+    def apply(self, positions: list[Position]) -> None:
+        """Every position of the account, as read over REST (positionRisk or account)."""
         state, now = self._state, self._clock()
         seen = set()
         for position in positions:

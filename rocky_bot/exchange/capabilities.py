@@ -1,8 +1,9 @@
 """What the fleet learns about the exchange it talks to, once for every account.
 
-Which optional features it has (modify, countdown, IOC, the user stream) is learnt from the
-first answer and then refused locally, never retried in a loop; malformed replies are counted by
-kind and logged once a minute. Both are shareable: thirty clients talk to one exchange.
+Which optional features it has (modify, countdown, IOC, the user stream, the one-call account
+read) is learnt from the first answer and then refused locally, never retried in a loop;
+malformed replies are counted by kind and logged once a minute. Both are shareable: thirty
+clients talk to one exchange.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class Support(Enum):
 
 
 #: The optional features learnt from answers; each is a field of `Capabilities`.
-FEATURES = ("modify", "countdown", "ioc", "user_stream")
+FEATURES = ("modify", "countdown", "ioc", "user_stream", "account")
 
 
 @dataclass
@@ -83,6 +84,7 @@ class Capabilities:
     countdown: Support = Support.UNKNOWN
     ioc: Support = Support.UNKNOWN
     user_stream: Support = Support.UNKNOWN
+    account: Support = Support.UNKNOWN
 
     def support(self, feature: str) -> Support:
         if feature not in FEATURES:

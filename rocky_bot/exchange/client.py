@@ -224,6 +224,16 @@ class ExchangeClient:
         reply = await self._wire.call("GET", path)
         return self._wire.parse(parse.parse_balance, reply, path)
 
+    async def wallet_and_positions(self) -> tuple[list[Balance], list[Position]]:
+        """Wallet and positions in one call, where the exchange has it (`capabilities.account`)."""
+        path = self.paths.account
+
+        async def read() -> tuple[list[Balance], list[Position]]:
+            reply = await self._wire.call("GET", path)
+            return self._wire.parse(parse.parse_account, reply, path)
+
+        return await self._capability("account", read)
+
     async def position_risk(self, symbol: str | None = None) -> list[Position]:
         path = self.paths.position_risk
         params = [("symbol", symbol)] if symbol else []

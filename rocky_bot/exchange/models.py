@@ -155,6 +155,14 @@ class OrderUpdate:
     last_fill_price: Decimal
     event_time_ms: int
 
+    def as_order(self) -> Order:
+        """The order as this event leaves it, for the account's order map."""
+        return Order(
+            symbol=self.symbol, order_id=self.order_id, client_order_id=self.client_order_id,
+            side=self.side, price=self.price, orig_qty=self.orig_qty,
+            executed_qty=self.executed_qty, status=self.status, update_time_ms=self.event_time_ms,
+        )  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class AccountUpdate:

@@ -85,6 +85,21 @@ def parse_balance(obj: object, endpoint: str = "/fapi/v1/balance") -> list[Balan
     return [_balance(f) for f in items_of(obj, endpoint)]
 
 
+def parse_account(
+    obj: object, endpoint: str = "/fapi/v2/account"
+) -> tuple[list[Balance], list[Position]]:
+    """account v2/v3: the wallet (`assets`) and every position in one call (5 weight, where
+    balance + positionRisk are 10). It carries no mark price: the entry price stands in, as in
+    the user stream's ACCOUNT_UPDATE (v3 has no entry price either: then 0)."""
+    f = Fields(obj, endpoint)
+    positions = []
+    for p in f.items("positions"):
+        entry = p.decimal("entryPrice", minimum=0) if "entryPrice" in p.data else Decimal(0)
+        amount = p.decimal("positionAmt")
+        positions.append(Position(p.text("symbol"), amount, entry, entry))
+    return [_balance(a) for a in f.items("assets")], positions
+
+
 def _symbol_rules(f: Fields) -> SymbolRules:
     symbol = f.text("symbol")
     filters: dict[str, Fields] = {}

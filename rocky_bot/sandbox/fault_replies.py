@@ -21,7 +21,7 @@ from rocky_bot.sandbox.errors import SandboxError
 
 MALFORMED_KINDS = ("not_json", "html", "missing_field", "wrong_type")
 GARBAGE_KINDS = ("not_json", "missing_field", "wrong_type", "not_numeric", "crossed_book")
-CAPABILITIES = ("modify", "countdown", "user_stream", "ioc")
+CAPABILITIES = ("modify", "countdown", "user_stream", "ioc", "account")
 
 #: Requests that change orders: under `error_rate`, half of these are executed before the 503.
 ORDER_MUTATIONS = frozenset(
@@ -80,6 +80,8 @@ def unsupported_reply(
     if capability == "modify" and (method, path) == ("PUT", "/fapi/v1/order"):
         return capability, SandboxError(-1000, f"Method PUT is not allowed on {path}.", 405)
     if capability == "countdown" and path == "/fapi/v1/countdownCancelAll":
+        return capability, SandboxError(-1000, f"{method} {path} is not a known endpoint.", 404)
+    if capability == "account" and path in ("/fapi/v2/account", "/fapi/v3/account"):
         return capability, SandboxError(-1000, f"{method} {path} is not a known endpoint.", 404)
     if capability == "user_stream" and path == "/fapi/v1/listenKey":
         return capability, SandboxError(-1000, f"{method} {path} is not a known endpoint.", 404)

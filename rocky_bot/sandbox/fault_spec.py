@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rocky_bot.sandbox import fault_replies as replies
 
-Capability = Literal["modify", "countdown", "user_stream", "ioc"]
+Capability = Literal["modify", "countdown", "user_stream", "ioc", "account"]
 MalformedKind = Literal["not_json", "html", "missing_field", "wrong_type"]
 
 

@@ -19,7 +19,7 @@ REST faults (every reply of every signed or public endpoint):
   clock_skew_ms     added to the server's clock (/time and the recvWindow check)
   reject_margin     -2019 on every new order
   unsupported       capabilities the exchange pretends to lack: modify (PUT order → 405),
-                    countdown, user_stream (404), ioc (-1115 on timeInForce=IOC)
+                    countdown, user_stream, account (404), ioc (-1115 on timeInForce=IOC)
 Feed faults act on the reference price (`/reference/...`, the stand-in for Binance's public feed
 the daemon follows): feed_freeze (sockets open, no ticks), feed_drop (every reference socket
 closed, new ones refused), feed_garbage_rate (share of ticks replaced by bad frames),

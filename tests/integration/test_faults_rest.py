@@ -111,21 +111,22 @@ async def test_reject_margin(tmp_path):
 
 
 async def test_missing_capabilities_are_learnt_once_and_fallen_back_from(tmp_path):
-    """An exchange without PUT order, countdownCancelAll, the user data stream and IOC from the
-    start: each is detected from the first refusal and logged once, the fleet falls back
-    (cancel/replace, no dead-man, REST polling, GTC takers that cancel their leftovers) and
-    never asks again — the exchange sees a handful of refused requests, not a loop of them."""
+    """An exchange without PUT order, countdownCancelAll, the user data stream, IOC and the
+    account call from the start: each is detected from the first refusal and logged once, the
+    fleet falls back (cancel/replace, no dead-man, REST polling, GTC takers that cancel their
+    leftovers, balance + positionRisk at set-up) and never asks again — the exchange sees a
+    handful of refused requests, not a loop of them."""
 
     async def lacking(sandbox):
         await sandbox.fault_injector.apply(
-            unsupported=["modify", "countdown", "user_stream", "ioc"]
+            unsupported=["modify", "countdown", "user_stream", "ioc", "account"]
         )
 
     asked: dict[str, int] = {}
 
     async def nothing_more(inv):  # once each refusal has been met, the hold starts
         injected = inv.sandbox.fault_injector.injected
-        await eventually(lambda: sum(k.startswith("unsupported:") for k in injected) == 4, 5)
+        await eventually(lambda: sum(k.startswith("unsupported:") for k in injected) == 5, 5)
         asked.update(injected)
 
     async def still_nothing_more(handle, inv):
@@ -137,14 +138,15 @@ async def test_missing_capabilities_are_learnt_once_and_fallen_back_from(tmp_pat
         grace_s=0.6,
     )  # fmt: skip
     hits = {k.split(":")[1]: v for k, v in out.injected.items() if k.startswith("unsupported:")}
-    assert set(hits) == {"modify", "countdown", "user_stream", "ioc"}, hits
+    assert set(hits) == {"modify", "countdown", "user_stream", "ioc", "account"}, hits
     # At most the requests already in flight when the first refusal came back: one per account
-    # at set-up (countdown, listenKey), one per taker / maker loop (IOC, modify).
+    # at set-up (account, countdown, listenKey), one per taker / maker loop (IOC, modify).
     assert hits["user_stream"] <= 30 and hits["countdown"] <= 25, hits
+    assert hits["account"] <= 30, hits
     assert hits["ioc"] <= 10 and hits["modify"] <= 50, hits
     missing = [line for line in out.log.splitlines() if '"capability_missing"' in line]
-    assert sorted(c for c in ("modify", "countdown", "user_stream", "ioc") if any(
+    assert sorted(c for c in ("modify", "countdown", "user_stream", "ioc", "account") if any(
         f'"capability": "{c}"' in line for line in missing
     )) == sorted(hits)  # fmt: skip
-    assert len(missing) == 4, missing  # logged once each, for the whole fleet
+    assert len(missing) == 5, missing  # logged once each, for the whole fleet
     print(f"\ncapabilities: refused requests {hits}, recovery {out.recovery_s:.2f}s")

@@ -73,6 +73,9 @@ class BleedingExchange:
         self.balance_reads += 1
         return [Balance("USDT", self.wallet, self.wallet)]
 
+    async def wallet_and_positions(self) -> tuple[list[Balance], list]:
+        return await self.balance(), await self.position_risk()
+
 
 async def taker_fills(upkeep: AccountUpkeep, loop) -> None:
     """A filled IOC order every 20 s (≈ $205,000 a day), on the user stream as on Binance: the

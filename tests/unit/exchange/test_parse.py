@@ -160,6 +160,23 @@ def test_balance_v1_v2_v3_and_account_shapes() -> None:
     assert (acct.wallet, acct.available) == (D("10"), D("9"))
 
 
+def test_account_v2_and_v3_give_wallet_and_positions_in_one_reply() -> None:
+    reply = {
+        "assets": [{"asset": "USDC", "walletBalance": "-3.5", "availableBalance": "0"}],
+        "positions": [
+            {"symbol": "BTCUSDT", "positionAmt": "-0.002", "entryPrice": "95000.1"},  # v2
+            {"symbol": "ETHUSDT", "positionAmt": "0.05"},  # v3: no entry price
+        ],
+    }
+    (wallet,), (btc, eth) = parse.parse_account(reply)
+    assert (wallet.asset, wallet.wallet) == ("USDC", D("-3.5"))  # below zero stays readable
+    assert (btc.amount, btc.entry_price, btc.mark_price) == (D("-0.002"), D("95000.1"),
+                                                              D("95000.1"))  # fmt: skip
+    assert (eth.amount, eth.entry_price) == (D("0.05"), 0)
+    with pytest.raises(MalformedReplyError, match=r"positions\[0\].positionAmt is missing"):
+        parse.parse_account({"assets": [], "positions": [{"symbol": "BTCUSDT"}]})
+
+
 def test_balance_missing_available_is_named() -> None:
     with pytest.raises(MalformedReplyError, match=r"\[0\].availableBalance is missing"):
         parse.parse_balance([{"asset": "USDT", "balance": "1"}])
