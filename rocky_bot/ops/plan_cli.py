@@ -28,10 +28,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     )
     print(f"{'request weight a minute':<24} {'call':<36} {'a symbol':>9} {'in all':>8}")
     for line in plan.lines:
-        total = line.per_symbol * n + line.fixed
-        each = f"{line.per_symbol:,.0f}" if line.per_symbol else "-"
+        total = plan.line_total(line)
+        each = f"{(total - line.fixed) / n:,.0f}" if line.per_symbol else "-"
         print(f"{line.what:<24} {line.call:<36} {each:>9} {total:>8,.0f}")
-    print(f"{'total':<24} {'':<36} {plan.per_symbol:>9,.0f} {plan.total:>8,.0f}\n")
+    print(f"{'total':<24} {'':<36} {plan.per_symbol:>9,.0f} {plan.total:>8,.0f}")
+    costs = ", ".join(f"{s} {c:,.0f}" for s, c in plan.symbol_costs().items())
+    print(f"a symbol, with its tick (tick_grid.py): {costs}\n")
     budget = f"{BUDGET_SHARE:.0%} of ROCKY_WEIGHT_LIMIT_PER_MIN={plan.limit}: {plan.budget:,.0f}"
     most = plan.max_symbols()
     if plan.total <= plan.budget:

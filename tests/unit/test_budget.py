@@ -44,6 +44,37 @@ def test_the_plan_matches_what_the_bench_measured(profile, slack):
         assert abs(planned - statistics.median(measured)) < 0.1 * statistics.median(measured)
 
 
+def test_each_shard_of_the_five_symbol_bench_is_planned_within_a_tenth():
+    """The fine-grid plan said 1,676 for BTC,SOL,DOGE where the bench measured 2,000 (issue 13):
+    SOL's and DOGE's ticks are half a bps, and their quotes requote more (tick_grid.py)."""
+    report = json.loads((BENCH / "extra" / "five-symbols-seed1.json").read_text())
+    s = settings_of(report)
+    shards = report["fleet"]["shards"]
+    measured = [f["weight_per_min_orders_at_1"] for f in report["by_shard"].values()]
+    assert len(shards) == len(measured) == 2
+    for shard, weight in zip(shards, measured, strict=True):
+        planned = plan_for(s, FUNNEL, shard).total
+        assert abs(planned - weight) <= 0.1 * weight, (shard, planned, weight)
+
+
+def test_a_coarse_grid_costs_more_than_a_fine_one():
+    plan = plan_for(Settings(_env_file=None, symbols=FIVE), FUNNEL)
+    costs = plan.symbol_costs()
+    assert costs["SOLUSDT"] > 1.1 * costs["BTCUSDT"]
+    assert costs["BTCUSDT"] == pytest.approx(plan_for(Settings(_env_file=None), FUNNEL,
+                                                      ["BTCUSDT"], grid=[1.0]).total
+                                             - plan.fixed, rel=0.01)  # fmt: skip
+
+
+def test_shards_pack_by_cost_into_as_few_as_fit():
+    plan = plan_for(Settings(_env_file=None, symbols=FIVE), FUNNEL, grid=[1, 1, 2, 2, 2])
+    shards = plan.shards()
+    assert len(shards) == 3 and sorted(sum(shards, ())) == sorted(FIVE)
+    for shard in shards:
+        grid = [2 if s in FIVE[2:] else 1 for s in shard]
+        refuse_over_budget(plan_for(Settings(_env_file=None), FUNNEL, shard, grid=grid))
+
+
 def test_every_periodic_call_is_counted_per_account_and_symbol():
     lines = {line.what: line for line in plan_for(Settings(_env_file=None), FUNNEL).lines}
     # 25 makers × 10 weight every 180 s, per symbol; 30 × openOrders (1) every 120 s, per symbol
@@ -76,7 +107,7 @@ def test_five_symbols_are_refused_in_one_line_naming_the_weight_and_sharding():
     assert "\n" not in line
     assert f"{plan.total:,.0f} request weight a minute" in line
     assert "ROCKY_WEIGHT_LIMIT_PER_MIN=2400" in line and "shard by symbol" in line
-    assert "BTCUSDT,SOLUSDT,DOGEUSDT | ETHUSDT,XRPUSDT" in line  # a split that fits
+    assert "BTCUSDT,ETHUSDT,SOLUSDT | XRPUSDT,DOGEUSDT" in line  # a split that fits
 
 
 def test_the_suggested_shards_each_fit():

@@ -309,4 +309,5 @@ def test_plan_prints_the_weight_per_symbol_and_a_split_when_one_ip_is_not_enough
     assert "dead-man heartbeat" in out and "fits one IP" in out
     assert main(["plan", "--symbols", "BTCUSDT,ETHUSDT,SOLUSDT,XRPUSDT,DOGEUSDT"]) == 1
     out = capsys.readouterr().out
-    assert "shards: BTCUSDT,SOLUSDT,DOGEUSDT | ETHUSDT,XRPUSDT" in out
+    assert "shards: BTCUSDT,ETHUSDT,SOLUSDT | XRPUSDT,DOGEUSDT" in out
+    assert "a symbol, with its tick" in out and "SOLUSDT 6" in out
