@@ -29,6 +29,7 @@ from rocky_bot.bench.procs import (
     stop_child,
 )
 from rocky_bot.bench.shards import Shards, plan_shards
+from rocky_bot.exchange.paths import ApiPaths
 from rocky_bot.funnel import funnel_ids, parse_account_id
 
 #: Settings the analysis needs, copied into the report as the fleet saw them.
@@ -61,8 +62,13 @@ class BenchConfig:
 
 
 def periodic_duties(s: Any) -> list[list[Any]]:
-    """The fleet's periodic REST duties (method, path, period, counted like): weight.Periodic."""
-    duties: list[list[Any]] = [["GET", s.balance_path, s.balance_interval_s, None]]
+    """The fleet's periodic REST duties (method, path, period, counted like): weight.Periodic.
+
+    The wallet is read every `balance_interval_s` by each account that read it at set-up, where
+    one account call reads wallet and positions together (`AccountUpkeep.read_account`).
+    """
+    set_up_read = ["GET", ApiPaths().account]
+    duties: list[list[Any]] = [["GET", s.balance_path, s.balance_interval_s, set_up_read]]
     if s.deadman_countdown_s > 0:
         duties.append(["POST", "/fapi/v1/countdownCancelAll", s.deadman_heartbeat_s, None])
     if s.user_stream:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from rocky_bot.bench.phases import periodic_duties
 from rocky_bot.bench.weight import Periodic, per_minute, restart_figures, rolling_peak
+from rocky_bot.settings import Settings
 
 
 def req(t, method, path, symbol=1, status=200, account="mm-anchor"):
@@ -58,3 +60,17 @@ def test_a_restart_counts_the_429s_and_the_dead_process_s_last_minute():
     got = restart_figures(before + after, killed_at=100.0, until=130.0)
     assert (got["http_429"], got["http_418"], got["requests"]) == (1, 0, 21)
     assert got["weight_peak"]["orders_at_1"] == 100 + 200 + 1
+
+
+def test_the_wallet_read_is_owed_by_every_account_that_read_it_at_set_up():
+    """Set-up reads the wallet with the account call (wallet and positions at once); the bench
+    still owes each of those accounts a wallet read every 300 s (it counted none: 30 a minute
+    short for 30 accounts)."""
+    setup = [req(1.0, "GET", "/fapi/v2/account", symbol=0, account=f"a{i}") for i in range(30)]
+    duties = [Periodic(d[0], d[1], d[2], tuple(d[3]) if d[3] else None)
+              for d in periodic_duties(Settings(_env_file=None))]  # fmt: skip
+    got = per_minute(setup, (100.0, 220.0), setup=(0.0, 5.0), periodic=duties)
+    assert got["prorated_periodic"]["GET /fapi/v1/balance"]["pairs"] == 30
+    # 30 accounts × 5 weight every 300 s: 30 a minute
+    wallet = got["prorated_periodic"]["GET /fapi/v1/balance"]["counted"] * 5 / 2
+    assert wallet == pytest.approx(30, abs=0.1)

@@ -907,3 +907,32 @@ def test_a_ladders_new_price_is_never_one_another_maker_rests_on(m, offsets):
         if isinstance(intent, Place | Modify):
             assert intent.price not in taken
             assert abs(intent.price - base) <= 3 * m.rules.tick_size
+
+
+# --- the anchor thins the side that grows its position past half its cap (issue 10) ---
+
+
+@pytest.mark.parametrize(
+    ("short_usd", "ask_qty"),
+    [
+        ("0", "0.0005"),  # flat: the layer's size
+        ("75", "0.0005"),  # half the cap used: still the layer's size
+        ("112.5", "0.0002"),  # three quarters: half the room's worth, to the step below
+        ("140", "0.0001"),  # nearly at the cap: the least the exchange takes ($5), room for it
+        ("146", None),  # no size the exchange accepts fits: gated
+    ],
+)
+def test_the_anchor_thins_the_side_that_grows_its_position(short_usd, ask_qty):
+    position = -D(short_usd) / MID
+    m = maker(S, offset_bps=D(1), drift_bps=D(1), centred=True,
+              exposure=Exposure(position=position))  # fmt: skip
+    placed = [i for i in decide_maker_side(m) if isinstance(i, Place)]
+    assert [p.qty for p in placed] == ([D(ask_qty)] if ask_qty else [])
+    # the side that shrinks the position keeps the layer's size
+    bid = decide_maker_side(replace(m, side=B))
+    assert [p.qty for p in bid if isinstance(p, Place)] == [QTY]
+
+
+def test_a_ladder_is_not_thinned_before_its_cap():
+    m = maker(B, exposure=Exposure(position=D("112.5") / MID))  # three quarters of its cap
+    assert [p.qty for p in decide_maker_side(m) if isinstance(p, Place)] == [QTY]
