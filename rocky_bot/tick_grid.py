@@ -6,7 +6,8 @@ mid, or up to 3 ticks aside to a price no other maker of the fleet rests on), an
 jumps a whole tick at a time, so a quote leaves its band sooner. Since `quoting.band_drift` allows
 every quote at least 2.01 ticks (`BAND_MIN_TICKS`, d560b0d; it was 1.01, and SOL's anchor
 re-quoted on almost every tick of the mid: 524 modifies a minute in a five-symbol run) what is
-left is small, and mostly the L1 ladders' (their 2-bps band less up to 3 ticks aside).
+left is small, and mostly the L1 ladders' (rounding and up to 3 ticks aside use up a share of
+their 2-bps band).
 
 Measured at d560b0d with the bench (`rocky-bot bench --symbols X --duration 120 --restart-s 0`,
 seed 1, 30 accounts, 60 % volatility, `ROCKY_BENCH_WORKDIR` kept and the exchange's order
@@ -25,6 +26,7 @@ of their tick), their L1s +15–22 %, their anchors +10–23 %, offset by fewer 
 are the most; unwinds follow the fleet's inventory and vary most from run to run: 55–139). The
 five-symbol run (BTC,ETH,SOL | XRP,DOGE, each symbol on its own path) measured order actions
 BTC 495, ETH 437, SOL 604 (its L1 320), XRP 444, DOGE 449; the shards 1,863 and 1,120 weight.
+Seed 2, BTC and SOL again: 568 and 597 (SOL +5 %, its L1 215 against 176, as on seed 1).
 The planned requotes are scaled by 1 + `COARSE_GRID_GAIN` · tick in bps.
 """
 
@@ -35,10 +37,10 @@ from decimal import Decimal
 
 from rocky_bot.sandbox.listing import LISTING
 
-#: Requotes grow by this share per bps of tick: 0.10–0.15 fits these runs best (every one
-#: within 8 %: singles −0 % BTC, +2 % XRP, −3 % DOGE, +1 % SOL; shards −7 % and +6 %), where a
-#: 2-minute run varies by ±8 % (the BTC+ETH seeds: 1,090–1,291). Before the band_drift fix it
-#: was 0.40, most of it SOL's anchor chasing the mid.
+#: Requotes grow by this share per bps of tick: 0.10–0.15 fits these runs best, and 0.15 plans
+#: every one within 8 % (singles −0 % BTC, +2 % XRP, −3 % DOGE, +1 % SOL; seed 2 +3 % BTC,
+#: +4 % SOL; shards −7 % and +6 %), where a 2-minute run varies by ±8 % (the BTC+ETH seeds:
+#: 1,090–1,291). Before the band_drift fix it was 0.40, most of it SOL's anchor chasing the mid.
 COARSE_GRID_GAIN = 0.15
 #: A symbol the table does not know is planned as coarse as the listed ones mostly are.
 UNKNOWN_TICK_BPS = 0.6
