@@ -310,4 +310,4 @@ def test_plan_prints_the_weight_per_symbol_and_a_split_when_one_ip_is_not_enough
     assert main(["plan", "--symbols", "BTCUSDT,ETHUSDT,SOLUSDT,XRPUSDT,DOGEUSDT"]) == 1
     out = capsys.readouterr().out
     assert "shards: BTCUSDT,ETHUSDT,SOLUSDT | XRPUSDT,DOGEUSDT" in out
-    assert "a symbol, with its tick" in out and "SOLUSDT 6" in out
+    assert "a symbol, with its tick" in out and "SOLUSDT 58" in out
