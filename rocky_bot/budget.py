@@ -25,8 +25,9 @@ where `docs/bench/ours-seed{1,2,3}.json` measured 1,090, 1,113 and 1,291; at d56
 at a time plans 585–618 where BTC, XRP, DOGE, SOL measured 586, 596, 628, 611, and five symbols
 sharded BTC,ETH,SOL | XRP,DOGE plan 1,726 and 1,188 where they measured 1,863 and 1,120
 (tests/unit/test_budget.py holds them together; tick_grid.py has the split by role). Those
-measured figures add the wallet's 30 a minute: the bench prorates the wallet reads from set-up's
-GET balance, which set-up no longer makes (it reads /fapi/v2/account, 3efccce).
+measured figures add the wallet's 30 a minute, which the bench at d560b0d left out (it owed a
+wallet read only to set-up's GET balance, which set-up had replaced by the account call; fixed
+in 510a4c1).
 
 The unwinds (12–28 % of the order actions: 55–139 a symbol, with the fleet's inventory) have no
 line of their own: the Wald estimate is over what the bench counts on the anchor (146 planned,

@@ -12,7 +12,7 @@ their 2-bps band).
 Measured at d560b0d with the bench (`rocky-bot bench --symbols X --duration 120 --restart-s 0`,
 seed 1, 30 accounts, 60 % volatility, `ROCKY_BENCH_WORKDIR` kept and the exchange's order
 events split by account and side): order actions a minute per role, and weight a minute at 1
-(the bench's figure + the 30 of wallet reads it no longer counts, see budget.py):
+(the bench's figure + the 30 of wallet reads it left out at that commit, see budget.py):
 
     symbol  tick    anchor  L1   L2  L3  unwinds  takers   weight  (before the fix)
     BTC     0.01    108     221  28  1    89      10.5     586     590

@@ -59,8 +59,8 @@ MEASURED_AT_D560B0D = [
     (("BTCUSDT", "ETHUSDT", "SOLUSDT"), 1, 1832.5),
     (("XRPUSDT", "DOGEUSDT"), 1, 1090.2),
 ]
-#: What the bench no longer counts there: the wallet reads (30 accounts × 5 every 300 s), prorated
-#: from set-up's GET balance, which set-up replaced by GET /fapi/v2/account (3efccce).
+#: What the bench left out at d560b0d: the wallet reads (30 accounts × 5 every 300 s), owed only
+#: to set-up's GET balance, which set-up had replaced by GET /fapi/v2/account (fixed in 510a4c1).
 WALLET_UNCOUNTED = 30.0
 
 
