@@ -38,7 +38,9 @@ class TrackedOrder:
         return self.orig_qty - self.executed_qty
 
     def quote(self) -> LiveQuote:
-        return LiveQuote(self.client_order_id, self.side, self.price, self.remaining)
+        return LiveQuote(
+            self.client_order_id, self.side, self.price, self.remaining, self.executed_qty == 0
+        )
 
 
 #: Client ids of finished orders remembered, so a late echo of one is not taken for a new order.

@@ -48,6 +48,8 @@ class LiveQuote:
     side: Side
     price: Decimal
     remaining_qty: Decimal
+    #: Nothing of it has filled: a modify may then set any size (it sets the total quantity).
+    unfilled: bool = True
 
 
 @dataclass(frozen=True, slots=True)

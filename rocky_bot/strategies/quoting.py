@@ -175,9 +175,10 @@ def decide_maker_side(m: MakerInputs) -> list[Intent]:
         return intents
 
     # Drifted, resized or partly filled: move it, keeping the level on the book where the cap
-    # allows. Modify sets the order's total quantity: only an unfilled order (at the layer's
-    # size) is modified; re-sending the same price and qty would be rejected (-5027).
-    if m.can_modify and keep.remaining_qty == layer_qty:
+    # allows. Modify sets the order's total quantity: only an unfilled order is modified (to
+    # any size: a thinned anchor moved by place + cancel had two orders resting for the moment
+    # between, 0.6 s on a busy machine); the same price and qty would be refused (-5027).
+    if m.can_modify and keep.unfilled:
         intents.append(Modify(m.symbol, keep.client_order_id, m.side, qty, target))
     elif side_within_cap(m.side, exposure.worst_case(m.side, qty), m.mid, m.cap_usd):
         intents.append(

@@ -157,11 +157,20 @@ OLD = quote("old", "49990.0")  # 3 bps above the 5-bps target: drifted
         (
             "partly filled, modify supported → replace, not modify (modify sets total qty)",
             maker(
-                live=[quote("p", "49980.0", qty=D("0.0002"))],
+                live=[replace(quote("p", "49980.0", qty=D("0.0002")), unfilled=False)],
                 exposure=resting(B, quote("p", "49980.0", qty=D("0.0002"))),
                 can_modify=True,
             ),
             [Place(SYM, B, BUY_5, QTY, replaces="p")],
+        ),
+        (
+            "unfilled at a thinner size, modify supported → modified to the layer's size",
+            maker(
+                live=[quote("p", "49980.0", qty=D("0.0002"))],
+                exposure=resting(B, quote("p", "49980.0", qty=D("0.0002"))),
+                can_modify=True,
+            ),
+            [Modify(SYM, "p", B, QTY, BUY_5)],
         ),
         (
             "near the cap: the room left, not the layer's size",
