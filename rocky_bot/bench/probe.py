@@ -95,8 +95,8 @@ class Recorder:
 class _RecordingHooks(FaultHooks):
     """The fault seam used as a tap: note each request and the status it got, inject nothing.
 
-    The body is not read here (a form body's `symbol` is not seen: only GET/DELETE carry their
-    parameters in the query, and those are the calls whose weight depends on `symbol`).
+    The body is not read here: the fleet sends every call's parameters in the query string, and
+    a form body's `symbol` would only matter to calls whose weight depends on it (GET, DELETE).
     """
 
     def __init__(self, recorder: Recorder, keys: KeyStore) -> None:

@@ -121,7 +121,8 @@ class BinanceHmacAuth(httpx.Auth):
     def _signed(self, request: httpx.Request) -> httpx.Request:
         """`request` stamped and signed; parameters stay where the caller put them.
 
-        A form body (POST/PUT) gets the stamp and the signature; otherwise the query string does.
+        A request with a form body gets the stamp and the signature in it; otherwise the query
+        string does (the fleet's own requests carry every parameter in the query: `Wire._build`).
         """
         stamp = f"recvWindow={self.recv_window_ms}&timestamp={self.server_clock.now_ms()}"
         secret = self._secret.reveal()

@@ -54,8 +54,8 @@ async def test_signed_order_request_recomputes_independently(
     )
     request = route.calls.last.request
     params = signed_params(request)
-    assert request.url.query == b""  # POST parameters travel in the form body
-    assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    # In the query string, so the request leaves in one write (a form body was a second one).
+    assert request.content == b"" and "Content-Type" not in request.headers
     assert params["quantity"] == "0.001" and params["price"] == "95000.10"
     assert params["timestamp"] == str(NOW_MS) and params["recvWindow"] == "5000"
 

@@ -21,7 +21,9 @@ ORDER = "/fapi/v1/order"
 
 
 def body(request: httpx.Request) -> dict[str, str]:
-    return dict(parse_qsl(request.content.decode()))
+    """An order request's parameters: all in the query string, nothing in a body."""
+    assert request.content == b""
+    return dict(parse_qsl(request.url.query.decode()))
 
 
 async def place(client: ExchangeClient, **kw: object) -> Order:
