@@ -130,7 +130,7 @@ class Settings(BaseSettings):
     drift_jitter: float = Field(
         0.25, ge=0, lt=1
     )  # each account's drift ×(1 ± this): spreads the herd
-    min_requote_interval_s: float = Field(0.05, ge=0)
+    min_requote_interval_s: float = Field(0.05, ge=0)  # after a look that sent: loop.requote_gap
     max_orders_per_10s: int = Field(150, ge=1)  # per-account guard; Binance allows 300/10 s
     reconcile_interval_s: float = Field(120.0, gt=0)  # with the user stream up: a safety net
     position_max_age_s: float = Field(30.0, gt=0)

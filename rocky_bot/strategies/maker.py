@@ -63,18 +63,16 @@ class MakerLoop(StrategyLoop):
         self._quoted = dict.fromkeys(self.all_sides, (ctx.spec.offset_bps, drift_bps))
         self._exited: set[Side] = set()  # sides whose band the mid left since the last look
 
-    async def iterate(self) -> None:
+    async def iterate(self) -> bool:
         ctx = self.ctx
         feed = ctx.feed
         if not ctx.breaker.allows_trading():
-            await self.pull("breaker_open")
-            return
+            return await self.pull("breaker_open")
         if not feed.is_live(self.symbol):
-            await self.pull("feed_stale" if feed.is_stale(self.symbol) else "feed_paused")
-            return
+            return await self.pull("feed_stale" if feed.is_stale(self.symbol) else "feed_paused")
         mid = feed.mid(self.symbol)
         if mid is None:
-            return
+            return False
         self._warn_if_cap_below_order(self.quantity(mid), mid)
         if ctx.poll is not None:
             await ctx.poll(self.symbol)
@@ -97,6 +95,7 @@ class MakerLoop(StrategyLoop):
         if intents:
             await ctx.executor.execute(intents)
         self._watch_bands(mid)
+        return bool(intents) or ctx.poll is not None  # the spec profile polls each look
 
     def quantity(self, mid: Decimal) -> Decimal:
         if self.qty is None:
@@ -150,12 +149,16 @@ class MakerLoop(StrategyLoop):
 
     def _band_left(self, side: Side) -> None:
         self._exited.add(side)
-        self.wake()
+        self.wake(urgent=False)
 
-    async def pull(self, reason: str) -> None:
+    async def pull(self, reason: str) -> bool:
+        """Cancel this loop's quotes; True when there were any."""
+        pulled = False
         for side in self.all_sides:
             for quote in self.ctx.state.live_quotes(self.symbol, side):
                 await self.ctx.executor.cancel(self.symbol, quote.client_order_id, reason)
+                pulled = True
+        return pulled
 
     def owns(self, side: Side | None) -> bool:
         return side is None or side in self.all_sides

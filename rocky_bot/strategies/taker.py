@@ -18,13 +18,13 @@ class TakerLoop(StrategyLoop):
         self.ioc = ioc
         self.last_order_at: float | None = None
 
-    async def iterate(self) -> None:
+    async def iterate(self) -> bool:
         ctx = self.ctx
         if not ctx.breaker.allows_trading() or not ctx.feed.is_live(self.symbol):
-            return  # takers skip; they keep nothing resting to pull
+            return False  # takers skip; they keep nothing resting to pull
         mid = ctx.feed.mid(self.symbol)
         if mid is None:
-            return
+            return False
         if ctx.poll is not None:
             await ctx.poll(self.symbol)
         await ctx.account.positions.ensure_fresh(self.symbol)
@@ -53,6 +53,7 @@ class TakerLoop(StrategyLoop):
         await ctx.executor.execute(intents)
         if any(isinstance(i, Place) for i in intents):
             self.last_order_at = self._clock()
+        return bool(intents) or ctx.poll is not None  # the spec profile polls each look
 
     def _coin(self) -> Side:
         fair = self._rng.choice((Side.BUY, Side.SELL))
