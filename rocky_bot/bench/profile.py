@@ -35,18 +35,21 @@ SETTLE_S = 25.0
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("feed", ("DirectConnection.data_received",)),
     ("maker_loops_and_requests", ("StrategyLoop.run", "Executor.execute", "Wire.call")),
-    ("user_stream", ("UserStream.",)),
+    # Every websocket but the feed's (DirectConnection) is an account's user stream.
+    ("user_stream", ("UserStream.", "Connection.data_received (websockets/")),
     ("account_upkeep", ("AccountUpkeep.",)),
 )
-#: Partial stacks (a resumed coroutine) by the library their innermost frame is in.
+#: Partial stacks (a resumed coroutine) by the library their innermost frame is in (py-spy names
+#: a frame's file from its package: `parse (websockets/frames.py:230)`).
 LIBRARIES = (
-    ("resumed_http", ("/httpx/", "/httpcore/", "/h11/", "/anyio/")),
-    ("resumed_websockets", ("/websockets/",)),
+    ("resumed_http", ("(httpx/", "(httpcore/", "(h11/", "(anyio/")),
+    ("resumed_websockets", ("(websockets/",)),
+    ("resumed_asyncio", ("(asyncio/", "(uvloop/")),
 )
 
 
 def part_of(frames: list[str]) -> str:
-    """One sample's part. `frames` are py-spy's 'function (path:line)', outermost first."""
+    """One sample's part. `frames` are py-spy's 'function (file:line)', outermost first."""
     if frames and frames[-1].startswith("Runner.run "):
         return "event_loop"  # uvloop's own C code: polling, callbacks, socket reads
     for part, markers in PARTS:
@@ -123,11 +126,14 @@ def main(argv: list[str] | None = None) -> int:
         if bench.wait() != 0:
             raise SystemExit(f"profile: the bench exited {bench.returncode}")
         bench_report = json.loads(report_path.read_text())
-        profile = split(raw_path.read_text().splitlines())
+        raw = raw_path.read_text()
+        profile = split(raw.splitlines())
+    raw_out = args.out.with_suffix(".raw.txt")  # py-spy's own output: split it again at will
     keys = ("fleet_cpu_pct", "fleet_cpu_split_pct", "order_actions_per_min", "ticks_per_s")
     doc = {
         "command": f"uv run python -m rocky_bot.bench.profile --out {args.out}",
         "py_spy": PY_SPY,
+        "raw": str(raw_out),
         "rate_hz": RATE_HZ,
         "sampled_s": SAMPLE_S,
         "cpu_s_sampled": round(profile["samples"] / RATE_HZ, 2),
@@ -137,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=1) + "\n")
+    raw_out.write_text(raw)
     for part, row in doc["parts"].items():
         print(f"{part:28s} {100 * row['share']:5.1f} %")
     print(f"report: {args.out}")

@@ -2,18 +2,22 @@
 
 from rocky_bot.bench.profile import part_of, split
 
-LOOP = "Runner.run (/usr/lib/python3.11/asyncio/runners.py:118)"
-FEED = "DirectConnection.data_received (/app/rocky_bot/reconnect.py:113)"
-MAKER = "StrategyLoop.run (/app/rocky_bot/strategies/loop.py:80)"
-SEND = "AnyIOStream.write (/venv/lib/python3.11/site-packages/httpcore/_backends/anyio.py:50)"
-H11 = "Connection.next_event (/venv/lib/python3.11/site-packages/h11/_connection.py:440)"
-WS = "Frame.parse (/venv/lib/python3.11/site-packages/websockets/frames.py:230)"
-USER = "UserStream._handle (/app/rocky_bot/exchange/user_stream.py:210)"
+# Frames as py-spy writes them (`-f raw`): the file named from its package.
+LOOP = "Runner.run (asyncio/runners.py:118)"
+FEED = "DirectConnection.data_received (rocky_bot/reconnect.py:110)"
+WS_READ = "Connection.data_received (websockets/asyncio/connection.py:1116)"
+MAKER = "StrategyLoop.run (rocky_bot/strategies/loop.py:80)"
+SEND = "AnyIOStream.write (httpcore/_backends/anyio.py:50)"
+H11 = "Connection.next_event (h11/_connection.py:440)"
+WS = "Frame.parse (websockets/frames.py:230)"
+USER = "UserStream._handle (rocky_bot/exchange/user_stream.py:210)"
+STEP = "Task.__step (asyncio/tasks.py:267)"
 
 
 def test_a_sample_belongs_to_the_outermost_part_that_explains_it() -> None:
     assert part_of([LOOP]) == "event_loop"  # uvloop's own time: the leaf is the runner
-    assert part_of([LOOP, FEED, WS]) == "feed"  # the feed's frames parsed in its read callback
+    assert part_of([LOOP, FEED, WS_READ, WS]) == "feed"  # parsed in the feed's read callback
+    assert part_of([LOOP, WS_READ, WS]) == "user_stream"  # any other socket's frames
     assert part_of([LOOP, MAKER, SEND]) == "maker_loops_and_requests"
     assert part_of([USER]) == "user_stream"
 
@@ -22,7 +26,8 @@ def test_a_resumed_coroutine_is_split_by_the_library_it_is_in() -> None:
     """py-spy shows a coroutine resumed after an await without its caller: not guessed back."""
     assert part_of([H11]) == "resumed_http"
     assert part_of([WS]) == "resumed_websockets"
-    assert part_of(["helper (/app/rocky_bot/numbers.py:40)"]) == "other"
+    assert part_of([STEP]) == "resumed_asyncio"
+    assert part_of(["read_decimal (rocky_bot/numbers.py:40)"]) == "other"
 
 
 def test_split_counts_every_sample_once_and_shares_add_up() -> None:
