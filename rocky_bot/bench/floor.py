@@ -18,9 +18,10 @@ in CPU (`time.process_time`) of this process.
 - **Feed messages** as the bench sends them, two every 10 ms: a plain TCP read of the same
   bytes (the wake-up alone), and websockets with the feed's `DirectConnection` (our handler a
   no-op); and, for scale, the same frames 100 to a read.
-- **The implied floor**: the bench's medians (requests, order actions, feed messages a second;
-  `--bench` reports) priced at the paced costs. A lower bound: it leaves out the user stream's
-  event after each action, the loops, timers and logs.
+- **The fleet's pattern**: the bench's feed with each client's request started from the read
+  callback at the bench's median request rate (`--bench` reports), as a band exit starts a
+  requote; its CPU over the order actions' rate is the floor per order action. A lower bound:
+  it leaves out the user stream's event after each action, the loops, timers and logs.
 
 Each case runs `--rounds` times, cases interleaved; the report keeps each round and the median.
 """
@@ -118,75 +119,119 @@ async def request_cases(port: int, stack: contextlib.AsyncExitStack) -> dict[str
     return cases
 
 
-async def feed_cpu_us(ports: dict[str, int], how: str, count: int, batch: int) -> float:
-    """CPU µs per tick frame, `batch` frames sent together every `batch × PACE_S / 2` s."""
+async def _ticks(ports: dict[str, int], count: int, batch: int, on_message) -> None:
+    """`count` tick frames over websockets, `batch` together, 2 every `PACE_S` on average."""
     rate = TICKS_A_READ / PACE_S
+    uri = f"ws://127.0.0.1:{ports['ws']}/ticks?rate={rate}&count={count}&batch={batch}"
+    factory = functools.partial(DirectConnection, on_message=on_message)
+    async with connect(uri, create_connection=factory, compression=None) as ws:
+        await ws.wait_closed()
+
+
+async def feed_cpu_us(ports: dict[str, int], how: str, count: int, batch: int) -> float:
+    """CPU µs per tick frame, `batch` frames sent together, 2 every `PACE_S` on average."""
+    start = time.process_time()
     if how == "tcp":
         reader, writer = await asyncio.open_connection("127.0.0.1", ports["tcp"])
-        writer.write(f"{rate} {count} {batch}\n".encode())
-        start = time.process_time()
+        writer.write(f"{TICKS_A_READ / PACE_S} {count} {batch}\n".encode())
         while await reader.read(1 << 16):
             pass
         writer.close()
         return (time.process_time() - start) / count * 1e6
-    seen = 0
-
-    def on_message(_: bytes) -> None:
-        nonlocal seen
-        seen += 1
-
-    uri = f"ws://127.0.0.1:{ports['ws']}/ticks?rate={rate}&count={count}&batch={batch}"
-    start = time.process_time()
-    factory = functools.partial(DirectConnection, on_message=on_message)
-    async with connect(uri, create_connection=factory, compression=None) as ws:
-        await ws.wait_closed()
-    if seen != count:
-        raise RuntimeError(f"floor: {seen} of {count} ticks arrived")
+    seen = [0]
+    await _ticks(ports, count, batch, lambda _: seen.__setitem__(0, seen[0] + 1))
+    if seen[0] != count:
+        raise RuntimeError(f"floor: {seen[0]} of {count} ticks arrived")
     return (time.process_time() - start) / count * 1e6
 
 
-def implied_floor(costs: dict[str, float], bench: list[dict[str, Any]]) -> dict[str, Any]:
-    """The bench's request and tick rates priced at the paced costs: a lower bound on its CPU."""
+async def fleet_pattern_cpu_pct(
+    ports: dict[str, int], call: Call, count: int, requests_per_s: float
+) -> float:
+    """CPU, % of a core, of the bench's feed (2 frames every 10 ms) with `call` started from
+    the read callback `requests_per_s` times a second, as a band exit starts a requote."""
+    per_frame, credit = requests_per_s * PACE_S / TICKS_A_READ, 0.0
+    calls: set[asyncio.Task[object]] = set()
+
+    def on_message(_: bytes) -> None:
+        nonlocal credit
+        credit += per_frame
+        if credit >= 1.0:
+            credit -= 1.0
+            task = asyncio.ensure_future(call())
+            calls.add(task)
+            task.add_done_callback(calls.discard)
+
+    start, began = time.process_time(), time.perf_counter()
+    await _ticks(ports, count, TICKS_A_READ, on_message)
+    await asyncio.gather(*calls)
+    return (time.process_time() - start) / (time.perf_counter() - began) * 100
+
+
+def bench_rates(bench: list[dict[str, Any]]) -> dict[str, float]:
+    """The bench reports' medians: what the fleet does a second, and what it cost."""
     med = statistics.median
-    requests_s = med(r["requests_per_min"] for r in bench) / 60
-    actions_s = med(sum(r["order_actions_per_min"].values()) for r in bench) / 60
-    ticks_s = med(sum(r["ticks_per_s"].values()) for r in bench)
-    ms_per_s = (requests_s * costs["request_us"] + ticks_s * costs["tick_us"]) / 1000
     return {
-        "bench_reports": len(bench), "requests_per_s": round(requests_s, 2),
-        "order_actions_per_s": round(actions_s, 2), "ticks_per_s": ticks_s,
-        "floor_cpu_pct": round(ms_per_s / 10, 2),
-        "floor_cpu_ms_per_order_action": round(ms_per_s / actions_s, 2),
-        "bench_fleet_cpu_pct": med(r["fleet_cpu_pct"] for r in bench),
-        "bench_cpu_ms_per_order_action": med(r["cpu_ms_per_order_action"] for r in bench),
-    }  # fmt: skip
+        "requests_per_s": round(med(r["requests_per_min"] for r in bench) / 60, 2),
+        "order_actions_per_s": round(
+            med(sum(r["order_actions_per_min"].values()) for r in bench) / 60, 2
+        ),
+        "ticks_per_s": med(sum(r["ticks_per_s"].values()) for r in bench),
+        "fleet_cpu_pct": med(r["fleet_cpu_pct"] for r in bench),
+        "cpu_ms_per_order_action": med(r["cpu_ms_per_order_action"] for r in bench),
+    }
 
 
-async def measure(ports: dict[str, int], *, rounds: int, n: int, ticks: int) -> dict[str, Any]:
+def floor_of(pattern_cpu_pct: float, feed_us: float, rates: dict[str, float]) -> dict[str, float]:
+    """The libraries' CPU at the bench's rates, per order action, and per request over the feed."""
+    ms_per_s = pattern_cpu_pct * 10
+    feed_ms_per_s = feed_us * rates["ticks_per_s"] / 1000
+    return {
+        "cpu_pct": round(pattern_cpu_pct, 2),
+        "cpu_ms_per_order_action": round(ms_per_s / rates["order_actions_per_s"], 2),
+        "feed_cpu_pct": round(feed_ms_per_s / 10, 2),
+        "request_us_over_the_feed": round(
+            (ms_per_s - feed_ms_per_s) * 1000 / rates["requests_per_s"], 1
+        ),
+    }
+
+
+async def measure(
+    ports: dict[str, int], *, rounds: int, n: int, ticks: int, requests_per_s: float
+) -> dict[str, Any]:
     async with contextlib.AsyncExitStack() as stack:
-        return await _measure(await request_cases(ports["http"], stack), ports, rounds, n, ticks)
+        cases = await request_cases(ports["http"], stack)
+        return await _measure(cases, ports, rounds, n, ticks, requests_per_s)
 
 
 async def _measure(
-    cases: dict[str, Call], ports: dict[str, int], rounds: int, n: int, ticks: int
+    cases: dict[str, Call],
+    ports: dict[str, int],
+    rounds: int,
+    n: int,
+    ticks: int,
+    requests_per_s: float,
 ) -> dict[str, Any]:
-    requests: dict[str, dict[str, list[float]]] = {c: {"hot": [], "paced": []} for c in cases}
+    requests = {c: {"hot": [], "paced": [], "fleet_pattern_pct": []} for c in cases}
     feed: dict[str, list[float]] = {"tcp_read": [], "websockets": [], "websockets_100_a_read": []}
     for _ in range(rounds):
         for name, call in cases.items():
             requests[name]["hot"].append(await cpu_us_per_call(call, 2 * n, 0.0))
             requests[name]["paced"].append(await cpu_us_per_call(call, n, PACE_S))
+            requests[name]["fleet_pattern_pct"].append(
+                await fleet_pattern_cpu_pct(ports, call, 2 * ticks, requests_per_s)
+            )
         feed["tcp_read"].append(await feed_cpu_us(ports, "tcp", ticks, TICKS_A_READ))
         feed["websockets"].append(await feed_cpu_us(ports, "ws", ticks, TICKS_A_READ))
         feed["websockets_100_a_read"].append(await feed_cpu_us(ports, "ws", ticks, 100))
 
     def summary(samples: list[float]) -> dict[str, Any]:
-        return {"median_us": round(statistics.median(samples), 1),
-                "rounds_us": [round(s, 1) for s in samples]}  # fmt: skip
+        return {"median": round(statistics.median(samples), 2),
+                "rounds": [round(s, 2) for s in samples]}  # fmt: skip
 
     return {
-        "request_cpu": {c: {k: summary(v) for k, v in cad.items()} for c, cad in requests.items()},
-        "tick_cpu": {k: summary(v) for k, v in feed.items()},
+        "request_cpu_us": {c: {k: summary(v) for k, v in r.items()} for c, r in requests.items()},
+        "tick_cpu_us": {k: summary(v) for k, v in feed.items()},
     }
 
 
@@ -198,33 +243,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=300, help="paced calls a round and case")
     parser.add_argument("--ticks", type=int, default=1000, help="frames a round and case")
     args = parser.parse_args(argv)
+    bench = [json.loads(Path(p).read_text()) for p in sorted(glob.glob(args.bench))]
+    if not bench:
+        raise SystemExit(f"floor: no bench report matches {args.bench}")
+    rates = bench_rates(bench)
     server = subprocess.Popen(
         [sys.executable, "-m", "rocky_bot.bench.floor_server"], stdout=subprocess.PIPE, text=True
     )
     try:
         ports = json.loads(server.stdout.readline())  # type: ignore[union-attr]
-        found = uvloop.run(measure(ports, rounds=args.rounds, n=args.requests, ticks=args.ticks))
+        found = uvloop.run(measure(
+            ports, rounds=args.rounds, n=args.requests, ticks=args.ticks,
+            requests_per_s=rates["requests_per_s"],
+        ))  # fmt: skip
     finally:
         server.kill()
         server.wait()
-    paced = {"request_us": found["request_cpu"]["fleet_http_client"]["paced"]["median_us"],
-             "tick_us": found["tick_cpu"]["websockets"]["median_us"]}  # fmt: skip
-    bench = [json.loads(Path(p).read_text()) for p in sorted(glob.glob(args.bench))]
+    feed_us = found["tick_cpu_us"]["websockets"]["median"]
+    floors = {name: floor_of(row["fleet_pattern_pct"]["median"], feed_us, rates)
+              for name, row in found["request_cpu_us"].items()}  # fmt: skip
     doc = {
         "command": f"uv run --with {AIOHTTP} python -m rocky_bot.bench.floor --out {args.out}",
         "pace_s": PACE_S, "ticks_a_read": TICKS_A_READ, "tick_bytes": len(TICK),
-        "rounds": args.rounds,
-        "machine": machine_info(), **found,
-        "implied_floor": implied_floor(paced, bench) if bench else None,
+        "rounds": args.rounds, "machine": machine_info(), "bench": rates | {"reports": len(bench)},
+        **found, "floor_at_bench_rates": floors,
     }  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=1) + "\n")
-    for name, row in found["request_cpu"].items():
-        print(f"{name:20s} hot {row['hot']['median_us']:7.1f} µs   every {PACE_S * 1000:g} ms "
-              f"{row['paced']['median_us']:7.1f} µs")  # fmt: skip
-    for name, row in found["tick_cpu"].items():
-        print(f"tick {name:22s} {row['median_us']:7.1f} µs")
-    print(f"implied floor: {doc['implied_floor']}")
+    for name, row in found["request_cpu_us"].items():
+        print(f"{name:18s} hot {row['hot']['median']:7.1f} µs  every {PACE_S * 1000:g} ms "
+              f"{row['paced']['median']:7.1f} µs  at the bench's rates {floors[name]}")  # fmt: skip
+    for name, row in found["tick_cpu_us"].items():
+        print(f"tick {name:22s} {row['median']:7.1f} µs")
     print(f"report: {args.out}")
     return 0
 
