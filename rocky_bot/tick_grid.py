@@ -33,9 +33,8 @@ The planned requotes are scaled by 1 + `COARSE_GRID_GAIN` · tick in bps.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal
 
-from rocky_bot.sandbox.listing import LISTING
+from rocky_bot.binance_api.grids import GRIDS
 
 #: Requotes grow by this share per bps of tick: 0.10–0.15 fits these runs best, and 0.15 plans
 #: every one within 8 % (singles −0 % BTC, +2 % XRP, −3 % DOGE, +1 % SOL; seed 2 +3 % BTC,
@@ -47,12 +46,10 @@ UNKNOWN_TICK_BPS = 0.6
 
 
 def tick_bps(symbol: str) -> float:
-    """One tick in bps of the symbol's price: Binance's tick size over the listing's price level
-    (the sandbox lists the same ticks; its synthetic mid starts at that price)."""
-    spec = LISTING.get(symbol.upper())
-    if spec is None:
-        return UNKNOWN_TICK_BPS
-    return float(spec.tick_size / spec.start_price * Decimal(10_000))
+    """One tick in bps of the symbol's price: Binance's tick size over a plausible price level
+    (the sandbox lists the same grids; its synthetic mid starts at that price)."""
+    grid = GRIDS.get(symbol.upper())
+    return UNKNOWN_TICK_BPS if grid is None else grid.tick_bps()
 
 
 def grid_factor(tick: float) -> float:

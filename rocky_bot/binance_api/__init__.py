@@ -9,4 +9,6 @@ drifted apart (issue 14).
 
 - `weights.py`: IP request weight and order-count cost of every endpoint the bot or the sandbox
   serves, and which calls are order actions (place, modify, cancel).
+- `grids.py`: the perpetuals' price and quantity grids, with a plausible price level each: the
+  sandbox lists them, the request budget plans a coarse grid's extra requotes from them.
 """

@@ -4,8 +4,9 @@
 - no import cycle between modules (floors run one way: CLI → fleet → strategies → account →
   client/feed/risk/funnel);
 - the sandbox imports nothing of the bot: it could be lifted out as its own package. One
-  exception, `rocky_bot.binance_api`: Binance's API described as data (the weight table), which
-  the client, the sandbox and the bench must share, and which itself imports nothing of ours;
+  exception, `rocky_bot.binance_api`: Binance's API described as data (the weight table, the
+  grids), which the client, the sandbox and the bench must share, and which itself imports
+  nothing of ours; and the bot imports the sandbox only where it runs it (demo, bench);
 - no module imports another's private (`_name`) names.
 """
 
@@ -98,6 +99,23 @@ def test_the_sandbox_imports_nothing_of_the_bot() -> None:
         and tuple(m.split(".")[:2]) not in (("rocky_bot", "sandbox"), SHARED_WITH_THE_SANDBOX)
     }
     assert outside == {}
+
+
+#: The bot's modules that import the sandbox: those that run it (the demo, the bench's exchange).
+RUN_THE_SANDBOX = ("rocky_bot.demo", "rocky_bot.bench.")
+
+
+def test_the_bot_imports_the_sandbox_only_to_run_it() -> None:
+    """What the bot and the sandbox both need to know (Binance's weights, its grids) lives in
+    `binance_api`, so the daemon runs with the sandbox lifted out."""
+    inside = {
+        module_name(p): m
+        for p in MODULES
+        if "sandbox" not in p.parts and not module_name(p).startswith(RUN_THE_SANDBOX)
+        for m, _ in imports(p)
+        if m.startswith("rocky_bot.sandbox")
+    }
+    assert inside == {}
 
 
 def test_the_shared_api_description_imports_nothing_of_ours() -> None:
