@@ -21,7 +21,7 @@ not say what it charges for them), every other call at the weight of the one tab
   more than the random walk says, `tick_grid.grid_factor` times (the factor is measured).
 
 Checked against the bench: 30 accounts × 2 symbols at 60 % volatility plan ≈ 1,140 a minute,
-where `docs/bench/ours-seed{1,2,3}.json` measured 1,104, 1,131 and 1,287; at d560b0d one symbol
+where `docs/bench/ours-seed{1,2,3}.json` measured 1,072, 1,111 and 1,265; at d560b0d one symbol
 at a time plans 585–618 where BTC, XRP, DOGE, SOL measured 586, 596, 628, 611, and five symbols
 sharded BTC,ETH,SOL | XRP,DOGE plan 1,726 and 1,188 where they measured 1,863 and 1,120
 (tests/unit/test_budget.py holds them together; tick_grid.py has the split by role). Those

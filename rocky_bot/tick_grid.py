@@ -39,7 +39,7 @@ from rocky_bot.binance_api.grids import GRIDS
 #: Requotes grow by this share per bps of tick: 0.10–0.15 fits these runs best, and 0.15 plans
 #: every one within 8 % (singles −0 % BTC, +2 % XRP, −3 % DOGE, +1 % SOL; seed 2 +3 % BTC,
 #: +4 % SOL; shards −7 % and +6 %), where a 2-minute run varies by ±8 % (the BTC+ETH seeds:
-#: 1,104–1,287). Before the band_drift fix it was 0.40, most of it SOL's anchor chasing the mid.
+#: 1,072–1,265). Before the band_drift fix it was 0.40, most of it SOL's anchor chasing the mid.
 COARSE_GRID_GAIN = 0.15
 #: A symbol the table does not know is planned as coarse as the listed ones mostly are.
 UNKNOWN_TICK_BPS = 0.6
