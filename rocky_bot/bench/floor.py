@@ -119,7 +119,9 @@ async def request_cases(port: int, stack: contextlib.AsyncExitStack) -> dict[str
     return cases
 
 
-async def _ticks(ports: dict[str, int], count: int, batch: int, on_message) -> None:
+async def _ticks(
+    ports: dict[str, int], count: int, batch: int, on_message: Callable[[bytes], None]
+) -> None:
     """`count` tick frames over websockets, `batch` together, 2 every `PACE_S` on average."""
     rate = TICKS_A_READ / PACE_S
     uri = f"ws://127.0.0.1:{ports['ws']}/ticks?rate={rate}&count={count}&batch={batch}"
@@ -138,10 +140,15 @@ async def feed_cpu_us(ports: dict[str, int], how: str, count: int, batch: int) -
             pass
         writer.close()
         return (time.process_time() - start) / count * 1e6
-    seen = [0]
-    await _ticks(ports, count, batch, lambda _: seen.__setitem__(0, seen[0] + 1))
-    if seen[0] != count:
-        raise RuntimeError(f"floor: {seen[0]} of {count} ticks arrived")
+    seen = 0
+
+    def on_message(_: bytes) -> None:
+        nonlocal seen
+        seen += 1
+
+    await _ticks(ports, count, batch, on_message)
+    if seen != count:
+        raise RuntimeError(f"floor: {seen} of {count} ticks arrived")
     return (time.process_time() - start) / count * 1e6
 
 

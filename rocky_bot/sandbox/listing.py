@@ -26,12 +26,11 @@ def _decimals(value: Decimal) -> int:
 
 
 def _perpetual(grid: Grid) -> SymbolSpec:
-    symbol, base, price = grid.symbol, grid.base_asset, grid.price_level
-    tick_size, step_size = grid.tick_size, grid.step_size
+    price, tick_size, step_size = grid.price_level, grid.tick_size, grid.step_size
     # room for ~$10M an order, and prices up to 1,000× the start (the feed's plausible range)
     max_qty = Decimal(10) ** len(str(int(Decimal(10_000_000) / price)))
     return SymbolSpec(
-        symbol=symbol, base_asset=base, start_price=price, tick_size=tick_size,
+        symbol=grid.symbol, base_asset=grid.base_asset, start_price=price, tick_size=tick_size,
         step_size=step_size, min_qty=step_size, min_notional=MIN_NOTIONAL,
         price_precision=_decimals(tick_size), quantity_precision=_decimals(step_size),
         max_qty=max_qty, max_price=price * 1000,
