@@ -48,6 +48,7 @@ from websockets.asyncio.client import connect
 
 from rocky_bot.bench.floor_server import TICK
 from rocky_bot.bench.procs import machine_info
+from rocky_bot.bench.run import write
 from rocky_bot.exchange.auth import SECURITY, SIGNED, BinanceHmacAuth, ServerClock
 from rocky_bot.exchange.http_client import new_http_client, read_reply
 from rocky_bot.reconnect import DirectConnection
@@ -275,8 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": args.rounds, "machine": machine_info(), "bench": rates | {"reports": len(bench)},
         **found, "floor_at_bench_rates": floors,
     }  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(doc, indent=1) + "\n")
+    write(doc, args.out)
     for name, row in found["request_cpu_us"].items():
         print(f"{name:18s} hot {row['hot']['median']:7.1f} µs  every {PACE_S * 1000:g} ms "
               f"{row['paced']['median']:7.1f} µs  at the bench's rates {floors[name]}")  # fmt: skip

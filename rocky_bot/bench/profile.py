@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from rocky_bot.bench.run import write
+
 PY_SPY = "py-spy==0.4.3"
 RATE_HZ = 200
 SAMPLE_S = 60
@@ -141,8 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": bench_report.get("machine"),
         **profile,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(doc, indent=1) + "\n")
+    write(doc, args.out)
     raw_out.write_text(raw)
     for part, row in doc["parts"].items():
         print(f"{part:28s} {100 * row['share']:5.1f} %")

@@ -8,7 +8,7 @@ A plain bundle, built once by the fleet: the breaker's consequences live in
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -61,6 +61,11 @@ class AccountContext:
     def layer_qty(self, symbol: str, mid: Decimal) -> Decimal:
         """This account's layer size on `symbol` (fixed fleet-wide at the symbol's first mid)."""
         return self.sizes.qty(self.spec.layer, symbol, mid)
+
+    def sent(self, intents: Sequence[object]) -> bool:
+        """Whether a look that executed `intents` sent the exchange something: an order action,
+        or the spec profile's poll, which it makes on every look (`loop.requote_gap`)."""
+        return bool(intents) or self.poll is not None
 
     def can_modify(self) -> bool:
         return self.use_modify and self.account.client.capabilities.usable("modify")

@@ -95,7 +95,7 @@ class MakerLoop(StrategyLoop):
         if intents:
             await ctx.executor.execute(intents)
         self._watch_bands(mid)
-        return bool(intents) or ctx.poll is not None  # the spec profile polls each look
+        return ctx.sent(intents)
 
     def quantity(self, mid: Decimal) -> Decimal:
         if self.qty is None:

@@ -53,7 +53,7 @@ class TakerLoop(StrategyLoop):
         await ctx.executor.execute(intents)
         if any(isinstance(i, Place) for i in intents):
             self.last_order_at = self._clock()
-        return bool(intents) or ctx.poll is not None  # the spec profile polls each look
+        return ctx.sent(intents)
 
     def _coin(self) -> Side:
         fair = self._rng.choice((Side.BUY, Side.SELL))
